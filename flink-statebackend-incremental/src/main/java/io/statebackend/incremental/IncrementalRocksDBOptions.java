@@ -1,0 +1,113 @@
+package io.statebackend.incremental;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
+
+/**
+ * Configuration options of the backend. Where Flink's own RocksDB backend has a key with the same
+ * meaning, the same key is used so that switching backends is a one-line change in {@code
+ * flink-conf.yaml}. Keys specific to this backend live under {@value #OWN_PREFIX}.
+ */
+public final class IncrementalRocksDBOptions {
+
+    /** Prefix of the keys that only this backend understands. */
+    public static final String OWN_PREFIX = "state.backend.incremental-rocksdb.";
+
+    /** Where the timers of the keyed state backend are kept. */
+    public enum PriorityQueueStateType {
+        /** Timers live on the JVM heap and are written into checkpoints synchronously. */
+        HEAP,
+        /** Timers live in RocksDB, with a small in-memory cache of each key-group's head. */
+        ROCKSDB
+    }
+
+    public static final ConfigOption<Boolean> INCREMENTAL_CHECKPOINTS =
+            ConfigOptions.key("state.backend.incremental")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Whether checkpoints upload only the RocksDB files that are new since"
+                                    + " the last confirmed checkpoint. On by default for this"
+                                    + " backend (Flink's own backends default to false).");
+
+    public static final ConfigOption<String> LOCAL_DIRECTORIES =
+            ConfigOptions.key("state.backend.rocksdb.localdir")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Absolute local directories for the RocksDB instances, separated by ','"
+                                    + " or the platform path separator. Defaults to the"
+                                    + " TaskManager's temporary directories.");
+
+    public static final ConfigOption<PriorityQueueStateType> TIMER_SERVICE_FACTORY =
+            ConfigOptions.key("state.backend.rocksdb.timer-service.factory")
+                    .enumType(PriorityQueueStateType.class)
+                    .defaultValue(PriorityQueueStateType.ROCKSDB)
+                    .withDescription("Where timers are kept: ROCKSDB or HEAP.");
+
+    public static final ConfigOption<Integer> TIMER_SERVICE_CACHE_SIZE =
+            ConfigOptions.key("state.backend.rocksdb.timer-service.cache-size")
+                    .intType()
+                    .defaultValue(128)
+                    .withDescription(
+                            "Number of timers per key-group cached in memory in front of the"
+                                    + " RocksDB timer queue.");
+
+    public static final ConfigOption<Boolean> USE_MANAGED_MEMORY =
+            ConfigOptions.key("state.backend.rocksdb.memory.managed")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Whether the block cache and write buffers of all RocksDB instances of"
+                                    + " a slot are sized from, and share, the slot's managed"
+                                    + " memory.");
+
+    public static final ConfigOption<MemorySize> FIX_PER_SLOT_MEMORY_SIZE =
+            ConfigOptions.key("state.backend.rocksdb.memory.fixed-per-slot")
+                    .memoryType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "A fixed amount of memory per slot shared by its RocksDB instances;"
+                                    + " takes precedence over managed memory when set.");
+
+    public static final ConfigOption<Double> WRITE_BUFFER_RATIO =
+            ConfigOptions.key("state.backend.rocksdb.memory.write-buffer-ratio")
+                    .doubleType()
+                    .defaultValue(0.5)
+                    .withDescription(
+                            "Share of the slot's RocksDB memory that write buffers (memtables)"
+                                    + " may take; they are charged to the block cache.");
+
+    public static final ConfigOption<Double> HIGH_PRIORITY_POOL_RATIO =
+            ConfigOptions.key("state.backend.rocksdb.memory.high-prio-pool-ratio")
+                    .doubleType()
+                    .defaultValue(0.1)
+                    .withDescription(
+                            "Share of the block cache reserved for index and filter blocks.");
+
+    public static final ConfigOption<Integer> CHECKPOINT_TRANSFER_THREAD_NUM =
+            ConfigOptions.key("state.backend.rocksdb.checkpoint.transfer.thread.num")
+                    .intType()
+                    .defaultValue(4)
+                    .withDescription(
+                            "Threads per backend that upload or download checkpoint files.");
+
+    public static final ConfigOption<MemorySize> WRITE_BATCH_SIZE =
+            ConfigOptions.key("state.backend.rocksdb.write-batch-size")
+                    .memoryType()
+                    .defaultValue(MemorySize.parse("2mb"))
+                    .withDescription(
+                            "Bytes buffered in a write batch during restore and bulk writes before"
+                                    + " it is flushed; 0 disables the size limit.");
+
+    public static final ConfigOption<MemorySize> MAX_MANIFEST_FILE_SIZE =
+            ConfigOptions.key(OWN_PREFIX + "max-manifest-file-size")
+                    .memoryType()
+                    .defaultValue(MemorySize.parse("4mb"))
+                    .withDescription(
+                            "Size at which RocksDB rolls over to a new MANIFEST file. The MANIFEST"
+                                    + " is uploaded with every checkpoint, so it is kept small.");
+
+    private IncrementalRocksDBOptions() {}
+}

@@ -1,0 +1,222 @@
+package io.statebackend.incremental;
+
+import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.IllegalConfigurationException;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.ReadableConfig;
+
+import javax.annotation.Nullable;
+
+import java.io.File;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The validated, typed settings of one backend. Built once from a configuration, so that a wrong
+ * value fails when the job starts with a message naming the key and the value, never later on a
+ * task thread.
+ */
+public final class IncrementalRocksDBSettings implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    private final boolean incrementalCheckpoints;
+    private final List<File> localDirectories;
+    private final PriorityQueueStateType timerServiceType;
+    private final int timerCacheSize;
+    private final boolean useManagedMemory;
+    @Nullable private final MemorySize fixedMemoryPerSlot;
+    private final double writeBufferRatio;
+    private final double highPriorityPoolRatio;
+    private final int transferThreads;
+    private final long writeBatchSize;
+    private final long maxManifestFileSize;
+
+    private IncrementalRocksDBSettings(ReadableConfig config) {
+        this.incrementalCheckpoints = read(config, IncrementalRocksDBOptions.INCREMENTAL_CHECKPOINTS);
+        this.localDirectories = parseLocalDirectories(config);
+        this.timerServiceType = read(config, IncrementalRocksDBOptions.TIMER_SERVICE_FACTORY);
+        this.timerCacheSize =
+                atLeast(config, IncrementalRocksDBOptions.TIMER_SERVICE_CACHE_SIZE, 1);
+        this.useManagedMemory = read(config, IncrementalRocksDBOptions.USE_MANAGED_MEMORY);
+        this.fixedMemoryPerSlot = read(config, IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE);
+        if (fixedMemoryPerSlot != null && fixedMemoryPerSlot.getBytes() <= 0) {
+            throw invalid(
+                    IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE,
+                    fixedMemoryPerSlot.toString(),
+                    "it must be larger than 0");
+        }
+        this.writeBufferRatio = ratio(config, IncrementalRocksDBOptions.WRITE_BUFFER_RATIO);
+        this.highPriorityPoolRatio =
+                ratio(config, IncrementalRocksDBOptions.HIGH_PRIORITY_POOL_RATIO);
+        if (writeBufferRatio + highPriorityPoolRatio > 1.0) {
+            throw invalid(
+                    IncrementalRocksDBOptions.HIGH_PRIORITY_POOL_RATIO,
+                    String.valueOf(highPriorityPoolRatio),
+                    "together with "
+                            + IncrementalRocksDBOptions.WRITE_BUFFER_RATIO.key()
+                            + " ("
+                            + writeBufferRatio
+                            + ") it must not exceed 1.0");
+        }
+        this.transferThreads =
+                atLeast(config, IncrementalRocksDBOptions.CHECKPOINT_TRANSFER_THREAD_NUM, 1);
+        this.writeBatchSize = read(config, IncrementalRocksDBOptions.WRITE_BATCH_SIZE).getBytes();
+        this.maxManifestFileSize =
+                read(config, IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE).getBytes();
+        if (maxManifestFileSize < 64 * 1024) {
+            throw invalid(
+                    IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE,
+                    rawValue(config, IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE),
+                    "it must be at least 64kb");
+        }
+    }
+
+    /**
+     * Reads and validates every option of the backend.
+     *
+     * @throws IllegalConfigurationException naming the key and the value of the first wrong entry
+     */
+    public static IncrementalRocksDBSettings fromConfig(ReadableConfig config) {
+        return new IncrementalRocksDBSettings(config);
+    }
+
+    public boolean isIncrementalCheckpoints() {
+        return incrementalCheckpoints;
+    }
+
+    /** The configured local directories; empty means the TaskManager's temporary directories. */
+    public List<File> getLocalDirectories() {
+        return localDirectories;
+    }
+
+    public PriorityQueueStateType getTimerServiceType() {
+        return timerServiceType;
+    }
+
+    public int getTimerCacheSize() {
+        return timerCacheSize;
+    }
+
+    public boolean isUseManagedMemory() {
+        return useManagedMemory;
+    }
+
+    public Optional<MemorySize> getFixedMemoryPerSlot() {
+        return Optional.ofNullable(fixedMemoryPerSlot);
+    }
+
+    public double getWriteBufferRatio() {
+        return writeBufferRatio;
+    }
+
+    public double getHighPriorityPoolRatio() {
+        return highPriorityPoolRatio;
+    }
+
+    public int getTransferThreads() {
+        return transferThreads;
+    }
+
+    public long getWriteBatchSize() {
+        return writeBatchSize;
+    }
+
+    public long getMaxManifestFileSize() {
+        return maxManifestFileSize;
+    }
+
+    // ------------------------------------------------------------------------
+
+    private static <T> T read(ReadableConfig config, ConfigOption<T> option) {
+        try {
+            return config.get(option);
+        } catch (IllegalArgumentException e) {
+            throw invalid(option, rawValue(config, option), rootMessage(e));
+        }
+    }
+
+    private static int atLeast(ReadableConfig config, ConfigOption<Integer> option, int minimum) {
+        int value = read(config, option);
+        if (value < minimum) {
+            throw invalid(option, String.valueOf(value), "it must be at least " + minimum);
+        }
+        return value;
+    }
+
+    private static double ratio(ReadableConfig config, ConfigOption<Double> option) {
+        double value = read(config, option);
+        if (!(value > 0.0 && value < 1.0)) {
+            throw invalid(
+                    option, String.valueOf(value), "it must be a fraction between 0 and 1");
+        }
+        return value;
+    }
+
+    private static List<File> parseLocalDirectories(ReadableConfig config) {
+        String raw = read(config, IncrementalRocksDBOptions.LOCAL_DIRECTORIES);
+        if (raw == null || raw.trim().isEmpty()) {
+            return Collections.emptyList();
+        }
+        List<File> directories = new ArrayList<>();
+        for (String entry : raw.split(",|" + File.pathSeparator)) {
+            String path = entry.trim();
+            if (path.isEmpty()) {
+                continue;
+            }
+            if (path.startsWith("file://")) {
+                path = path.substring("file://".length());
+            } else if (path.startsWith("file:")) {
+                path = path.substring("file:".length());
+            } else if (path.contains("://")) {
+                throw invalid(
+                        IncrementalRocksDBOptions.LOCAL_DIRECTORIES,
+                        raw,
+                        "'" + entry.trim() + "' is not on the local file system");
+            }
+            File directory = new File(path);
+            if (!directory.isAbsolute()) {
+                throw invalid(
+                        IncrementalRocksDBOptions.LOCAL_DIRECTORIES,
+                        raw,
+                        "'" + entry.trim() + "' is not an absolute path");
+            }
+            if (directory.exists() && !directory.isDirectory()) {
+                throw invalid(
+                        IncrementalRocksDBOptions.LOCAL_DIRECTORIES,
+                        raw,
+                        "'" + entry.trim() + "' exists and is not a directory");
+            }
+            directories.add(directory);
+        }
+        return Collections.unmodifiableList(directories);
+    }
+
+    private static String rawValue(ReadableConfig config, ConfigOption<?> option) {
+        Map<String, String> all = config.toMap();
+        String value = all.get(option.key());
+        return value != null ? value : "(not set)";
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable cause = t;
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        return String.valueOf(cause.getMessage());
+    }
+
+    private static IllegalConfigurationException invalid(
+            ConfigOption<?> option, String value, String reason) {
+        return new IllegalConfigurationException(
+                String.format(
+                        "Invalid value '%s' for configuration key '%s': %s.",
+                        value, option.key(), reason));
+    }
+}

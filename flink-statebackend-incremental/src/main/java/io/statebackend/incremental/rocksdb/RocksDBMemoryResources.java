@@ -1,0 +1,110 @@
+package io.statebackend.incremental.rocksdb;
+
+import io.statebackend.incremental.IncrementalRocksDBSettings;
+
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.runtime.execution.Environment;
+import org.apache.flink.runtime.memory.MemoryManager;
+import org.apache.flink.runtime.memory.OpaqueMemoryResource;
+
+import org.rocksdb.Cache;
+import org.rocksdb.LRUCache;
+import org.rocksdb.WriteBufferManager;
+
+import javax.annotation.Nullable;
+
+import java.util.Optional;
+
+/**
+ * The block cache and write buffer manager shared by all RocksDB instances of one slot.
+ *
+ * <p>The cache's capacity is exactly the memory the slot grants; the write buffer manager charges
+ * memtables to that same cache, so data blocks, index and filter blocks and memtables together
+ * stay within the slot's share.
+ */
+public final class RocksDBMemoryResources implements AutoCloseable {
+
+    /** Distinct from Flink's own RocksDB backend so that both can share one slot. */
+    static final String MANAGED_MEMORY_RESOURCE_ID = "state-incremental-rocksdb-managed-memory";
+
+    static final String FIXED_MEMORY_RESOURCE_ID = "state-incremental-rocksdb-fixed-slot-memory";
+
+    private final LRUCache cache;
+    private final WriteBufferManager writeBufferManager;
+    private final long capacity;
+    private final long writeBufferManagerCapacity;
+
+    private RocksDBMemoryResources(long capacity, double writeBufferRatio, double highPriRatio) {
+        this.capacity = capacity;
+        this.writeBufferManagerCapacity = (long) (capacity * writeBufferRatio);
+        // strict limit off: a full cache must not fail reads, only evict
+        this.cache = new LRUCache(capacity, -1, false, highPriRatio);
+        WriteBufferManager manager = null;
+        try {
+            manager = new WriteBufferManager(writeBufferManagerCapacity, cache);
+        } finally {
+            if (manager == null) {
+                cache.close();
+            }
+        }
+        this.writeBufferManager = manager;
+    }
+
+    /** Creates resources outside Flink's memory accounting, for tests and tools. */
+    public static RocksDBMemoryResources create(
+            long capacity, double writeBufferRatio, double highPriorityPoolRatio) {
+        return new RocksDBMemoryResources(capacity, writeBufferRatio, highPriorityPoolRatio);
+    }
+
+    /**
+     * Leases the slot's shared resources: a fixed amount per slot if configured, else the
+     * operator's fraction of the slot's managed memory, else none (each instance then uses
+     * RocksDB's defaults and is not bounded by Flink).
+     */
+    @Nullable
+    public static OpaqueMemoryResource<RocksDBMemoryResources> acquire(
+            IncrementalRocksDBSettings settings, Environment env, double managedMemoryFraction)
+            throws Exception {
+        final double writeBufferRatio = settings.getWriteBufferRatio();
+        final double highPriRatio = settings.getHighPriorityPoolRatio();
+        final MemoryManager memoryManager = env.getMemoryManager();
+        final Optional<MemorySize> fixed = settings.getFixedMemoryPerSlot();
+        if (fixed.isPresent()) {
+            return memoryManager.getExternalSharedMemoryResource(
+                    FIXED_MEMORY_RESOURCE_ID,
+                    size -> create(size, writeBufferRatio, highPriRatio),
+                    fixed.get().getBytes());
+        }
+        if (settings.isUseManagedMemory() && managedMemoryFraction > 0) {
+            return memoryManager.getSharedMemoryResourceForManagedMemory(
+                    MANAGED_MEMORY_RESOURCE_ID,
+                    size -> create(size, writeBufferRatio, highPriRatio),
+                    managedMemoryFraction);
+        }
+        return null;
+    }
+
+    public Cache getCache() {
+        return cache;
+    }
+
+    public WriteBufferManager getWriteBufferManager() {
+        return writeBufferManager;
+    }
+
+    /** The block cache capacity in bytes: the slot's share. */
+    public long getCapacity() {
+        return capacity;
+    }
+
+    public long getWriteBufferManagerCapacity() {
+        return writeBufferManagerCapacity;
+    }
+
+    @Override
+    public void close() {
+        // the manager refers to the cache, so it goes first
+        writeBufferManager.close();
+        cache.close();
+    }
+}

@@ -1,0 +1,384 @@
+package io.statebackend.incremental.state;
+
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.base.MapSerializer;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.queryablestate.client.state.serialization.KvStateSerializer;
+import org.apache.flink.runtime.state.SerializedCompositeKeyBuilder;
+import org.apache.flink.runtime.state.internal.InternalMapState;
+import org.apache.flink.util.FlinkRuntimeException;
+import org.apache.flink.util.Preconditions;
+
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.function.Function;
+
+/**
+ * Map state: one RocksDB entry per user key, {@code [key-group][key][namespace][user key]}, whose
+ * value is a null flag followed by the user value. Iteration reads in batches so that no native
+ * iterator stays open while user code runs.
+ */
+public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Map<UK, UV>>
+        implements InternalMapState<K, N, UK, UV> {
+
+    private static final int ITERATION_BATCH_SIZE = 128;
+
+    private TypeSerializer<UK> userKeySerializer;
+    private TypeSerializer<UV> userValueSerializer;
+
+    public RocksDBMapState(
+            RocksDBStateContext<K> backend,
+            String stateName,
+            TypeSerializer<N> namespaceSerializer,
+            TypeSerializer<Map<UK, UV>> valueSerializer) {
+        super(backend, stateName, namespaceSerializer, valueSerializer);
+        setMapSerializer(valueSerializer);
+    }
+
+    @Override
+    public void updateSerializers(
+            TypeSerializer<N> namespaceSerializer, TypeSerializer<Map<UK, UV>> valueSerializer) {
+        super.updateSerializers(namespaceSerializer, valueSerializer);
+        setMapSerializer(valueSerializer);
+    }
+
+    private void setMapSerializer(TypeSerializer<Map<UK, UV>> valueSerializer) {
+        MapSerializer<UK, UV> mapSerializer = (MapSerializer<UK, UV>) valueSerializer;
+        this.userKeySerializer = mapSerializer.getKeySerializer();
+        this.userValueSerializer = mapSerializer.getValueSerializer();
+    }
+
+    // ------------------------------------------------------------------------
+
+    @Override
+    public UV get(UK userKey) throws IOException {
+        byte[] bytes = getRaw(userEntryKey(userKey));
+        return bytes == null ? null : deserializeUserValue(bytes, valueInput);
+    }
+
+    @Override
+    public void put(UK userKey, UV userValue) throws IOException {
+        try {
+            backend.getDb()
+                    .put(
+                            columnFamily,
+                            backend.getWriteOptions(),
+                            userEntryKey(userKey),
+                            serializeUserValue(userValue));
+        } catch (RocksDBException e) {
+            throw new IOException("Could not write to map state '" + stateName + "'", e);
+        }
+    }
+
+    @Override
+    public void putAll(Map<UK, UV> map) throws IOException {
+        if (map == null || map.isEmpty()) {
+            return;
+        }
+        try (WriteBatch batch = new WriteBatch()) {
+            for (Map.Entry<UK, UV> entry : map.entrySet()) {
+                batch.put(
+                        columnFamily,
+                        userEntryKey(entry.getKey()),
+                        serializeUserValue(entry.getValue()));
+            }
+            backend.getDb().write(backend.getWriteOptions(), batch);
+        } catch (RocksDBException e) {
+            throw new IOException("Could not write to map state '" + stateName + "'", e);
+        }
+    }
+
+    @Override
+    public void remove(UK userKey) throws IOException {
+        try {
+            backend.getDb().delete(columnFamily, backend.getWriteOptions(), userEntryKey(userKey));
+        } catch (RocksDBException e) {
+            throw new IOException("Could not remove from map state '" + stateName + "'", e);
+        }
+    }
+
+    @Override
+    public boolean contains(UK userKey) throws IOException {
+        return getRaw(userEntryKey(userKey)) != null;
+    }
+
+    @Override
+    public Iterable<Map.Entry<UK, UV>> entries() {
+        return () -> new EntryIterator<>(currentKeyAndNamespace(), entry -> entry);
+    }
+
+    @Override
+    public Iterable<UK> keys() {
+        return () -> new EntryIterator<>(currentKeyAndNamespace(), Map.Entry::getKey);
+    }
+
+    @Override
+    public Iterable<UV> values() {
+        return () -> new EntryIterator<>(currentKeyAndNamespace(), Map.Entry::getValue);
+    }
+
+    @Override
+    public Iterator<Map.Entry<UK, UV>> iterator() {
+        return new EntryIterator<>(currentKeyAndNamespace(), entry -> entry);
+    }
+
+    @Override
+    public boolean isEmpty() {
+        byte[] prefix = currentKeyAndNamespace();
+        try (RocksIterator iterator = newIterator()) {
+            iterator.seek(prefix);
+            return !(iterator.isValid() && startsWith(iterator.key(), prefix));
+        }
+    }
+
+    @Override
+    public void clear() {
+        byte[] prefix = currentKeyAndNamespace();
+        try (RocksIterator iterator = newIterator();
+                WriteBatch batch = new WriteBatch()) {
+            for (iterator.seek(prefix);
+                    iterator.isValid() && startsWith(iterator.key(), prefix);
+                    iterator.next()) {
+                batch.delete(columnFamily, iterator.key());
+            }
+            iterator.status();
+            if (batch.count() > 0) {
+                backend.getDb().write(backend.getWriteOptions(), batch);
+            }
+        } catch (RocksDBException e) {
+            throw failure("clear", e);
+        }
+    }
+
+    // ------------------------------------------------------------------------
+
+    private byte[] userEntryKey(UK userKey) throws IOException {
+        return backend.getSharedKeyBuilder()
+                .buildCompositeKeyNamesSpaceUserKey(
+                        getCurrentNamespace(), namespaceSerializer, userKey, userKeySerializer);
+    }
+
+    private byte[] serializeUserValue(UV userValue) throws IOException {
+        return serializeUserValue(userValue, userValueSerializer, valueOutput);
+    }
+
+    private static <UV> byte[] serializeUserValue(
+            UV userValue, TypeSerializer<UV> serializer, DataOutputSerializer out)
+            throws IOException {
+        out.clear();
+        out.writeBoolean(userValue == null);
+        if (userValue != null) {
+            serializer.serialize(userValue, out);
+        }
+        return out.getCopyOfBuffer();
+    }
+
+    private UV deserializeUserValue(byte[] bytes, DataInputDeserializer in) throws IOException {
+        return deserializeUserValue(bytes, userValueSerializer, in);
+    }
+
+    static <UV> UV deserializeUserValue(
+            byte[] bytes, TypeSerializer<UV> serializer, DataInputDeserializer in)
+            throws IOException {
+        in.setBuffer(bytes);
+        boolean isNull = in.readBoolean();
+        return isNull ? null : serializer.deserialize(in);
+    }
+
+    private RocksIterator newIterator() {
+        return backend.getDb().newIterator(columnFamily, backend.getReadOptions());
+    }
+
+    static boolean startsWith(byte[] bytes, byte[] prefix) {
+        if (bytes.length < prefix.length) {
+            return false;
+        }
+        return Arrays.equals(bytes, 0, prefix.length, prefix, 0, prefix.length);
+    }
+
+    @Override
+    protected byte[] getSerializedValue(
+            SerializedCompositeKeyBuilder<K> keyBuilder,
+            N namespace,
+            TypeSerializer<N> safeNamespaceSerializer,
+            TypeSerializer<Map<UK, UV>> safeValueSerializer)
+            throws Exception {
+        MapSerializer<UK, UV> mapSerializer = (MapSerializer<UK, UV>) safeValueSerializer;
+        TypeSerializer<UK> keySerializer = mapSerializer.getKeySerializer();
+        TypeSerializer<UV> valueSerializer = mapSerializer.getValueSerializer();
+        byte[] prefix = keyBuilder.buildCompositeKeyNamespace(namespace, safeNamespaceSerializer);
+        Map<UK, UV> result = new HashMap<>();
+        DataInputDeserializer in = new DataInputDeserializer();
+        try (RocksIterator iterator = newIterator()) {
+            for (iterator.seek(prefix);
+                    iterator.isValid() && startsWith(iterator.key(), prefix);
+                    iterator.next()) {
+                byte[] key = iterator.key();
+                in.setBuffer(key, prefix.length, key.length - prefix.length);
+                UK userKey = keySerializer.deserialize(in);
+                result.put(userKey, deserializeUserValue(iterator.value(), valueSerializer, in));
+            }
+            iterator.status();
+        }
+        return result.isEmpty()
+                ? null
+                : KvStateSerializer.serializeMap(result.entrySet(), keySerializer, valueSerializer);
+    }
+
+    // ------------------------------------------------------------------------
+
+    /** One map entry as read from RocksDB; user key and value are deserialized on demand. */
+    private final class RawEntry implements Map.Entry<UK, UV> {
+        private final byte[] rawKey;
+        private final int prefixLength;
+        private byte[] rawValue;
+        private UK userKey;
+        private boolean userKeyRead;
+        private UV userValue;
+        private boolean userValueRead;
+        private boolean deleted;
+
+        RawEntry(byte[] rawKey, int prefixLength, byte[] rawValue) {
+            this.rawKey = rawKey;
+            this.prefixLength = prefixLength;
+            this.rawValue = rawValue;
+        }
+
+        @Override
+        public UK getKey() {
+            if (!userKeyRead) {
+                DataInputDeserializer in =
+                        new DataInputDeserializer(
+                                rawKey, prefixLength, rawKey.length - prefixLength);
+                try {
+                    userKey = userKeySerializer.deserialize(in);
+                } catch (IOException e) {
+                    throw failure("read a user key of", e);
+                }
+                userKeyRead = true;
+            }
+            return userKey;
+        }
+
+        @Override
+        public UV getValue() {
+            if (deleted) {
+                return null;
+            }
+            if (!userValueRead) {
+                try {
+                    userValue = deserializeUserValue(rawValue, new DataInputDeserializer());
+                } catch (IOException e) {
+                    throw failure("read a user value of", e);
+                }
+                userValueRead = true;
+            }
+            return userValue;
+        }
+
+        @Override
+        public UV setValue(UV value) {
+            Preconditions.checkState(!deleted, "The map entry has been removed.");
+            UV old = getValue();
+            try {
+                byte[] bytes =
+                        serializeUserValue(value, userValueSerializer, new DataOutputSerializer(64));
+                backend.getDb().put(columnFamily, backend.getWriteOptions(), rawKey, bytes);
+                rawValue = bytes;
+                userValue = value;
+                userValueRead = true;
+            } catch (IOException | RocksDBException e) {
+                throw failure("update an entry of", e);
+            }
+            return old;
+        }
+
+        void remove() {
+            try {
+                backend.getDb().delete(columnFamily, backend.getWriteOptions(), rawKey);
+                deleted = true;
+            } catch (RocksDBException e) {
+                throw failure("remove an entry of", e);
+            }
+        }
+    }
+
+    /** Reads the entries under one prefix in batches, resuming after the last key read. */
+    private final class EntryIterator<T> implements Iterator<T> {
+        private final byte[] prefix;
+        private final Function<RawEntry, T> projection;
+        private final List<RawEntry> batch = new ArrayList<>();
+        private int position;
+        private boolean exhausted;
+        private RawEntry current;
+
+        EntryIterator(byte[] prefix, Function<RawEntry, T> projection) {
+            this.prefix = prefix;
+            this.projection = projection;
+        }
+
+        @Override
+        public boolean hasNext() {
+            if (position < batch.size()) {
+                return true;
+            }
+            if (exhausted) {
+                return false;
+            }
+            loadBatch();
+            return position < batch.size();
+        }
+
+        @Override
+        public T next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            current = batch.get(position++);
+            return projection.apply(current);
+        }
+
+        @Override
+        public void remove() {
+            Preconditions.checkState(current != null, "next() has not been called.");
+            Preconditions.checkState(!current.deleted, "The entry has already been removed.");
+            current.remove();
+        }
+
+        private void loadBatch() {
+            byte[] resumeAfter = batch.isEmpty() ? null : batch.get(batch.size() - 1).rawKey;
+            batch.clear();
+            position = 0;
+            try (RocksIterator iterator = newIterator()) {
+                iterator.seek(resumeAfter == null ? prefix : resumeAfter);
+                if (resumeAfter != null
+                        && iterator.isValid()
+                        && Arrays.equals(iterator.key(), resumeAfter)) {
+                    iterator.next();
+                }
+                while (batch.size() < ITERATION_BATCH_SIZE
+                        && iterator.isValid()
+                        && startsWith(iterator.key(), prefix)) {
+                    batch.add(new RawEntry(iterator.key(), prefix.length, iterator.value()));
+                    iterator.next();
+                }
+                iterator.status();
+                exhausted = batch.size() < ITERATION_BATCH_SIZE;
+            } catch (RocksDBException e) {
+                throw new FlinkRuntimeException(
+                        "Could not iterate map state '" + stateName + "'", e);
+            }
+        }
+    }
+}

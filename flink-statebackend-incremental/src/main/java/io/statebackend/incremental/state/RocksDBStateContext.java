@@ -1,0 +1,32 @@
+package io.statebackend.incremental.state;
+
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.runtime.state.SerializedCompositeKeyBuilder;
+
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.WriteOptions;
+
+/** What a state object needs from the keyed backend that owns it. */
+public interface RocksDBStateContext<K> {
+
+    RocksDB getDb();
+
+    ReadOptions getReadOptions();
+
+    WriteOptions getWriteOptions();
+
+    /** The builder that already holds the current key and key-group; shared by all states. */
+    SerializedCompositeKeyBuilder<K> getSharedKeyBuilder();
+
+    TypeSerializer<K> getKeySerializer();
+
+    int getKeyGroupPrefixBytes();
+
+    int getNumberOfKeyGroups();
+
+    K getCurrentKey();
+
+    /** The column family for the state with the given name; changes only on state re-creation. */
+    org.rocksdb.ColumnFamilyHandle getColumnFamily(String stateName);
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# What CI runs: makes sure a JDK 17 and Maven are present, then runs the project's test command,
+# the same one the README gives: mvn -B verify
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+
+start_all=$(date +%s)
+
+phase() {
+    echo
+    echo "=== $* ($(date -u +%H:%M:%S) UTC)"
+}
+
+phase "toolchain"
+need_install=()
+if ! command -v javac >/dev/null 2>&1 || ! javac -version 2>&1 | grep -Eq 'javac (1[7-9]|[2-9][0-9])'; then
+    need_install+=(openjdk-17-jdk-headless)
+fi
+if ! command -v mvn >/dev/null 2>&1; then
+    need_install+=(maven)
+fi
+if [ "${#need_install[@]}" -gt 0 ]; then
+    echo "installing: ${need_install[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+        SUDO="sudo"
+    fi
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q --no-install-recommends "${need_install[@]}"
+fi
+java -version 2>&1 | head -n 1
+mvn -v 2>&1 | head -n 1
+
+phase "mvn -B verify"
+start_verify=$(date +%s)
+status=0
+mvn -B verify || status=$?
+end=$(date +%s)
+
+echo
+echo "=== timings"
+echo "mvn -B verify: $((end - start_verify)) s (exit ${status})"
+echo "total:         $((end - start_all)) s"
+exit "${status}"
