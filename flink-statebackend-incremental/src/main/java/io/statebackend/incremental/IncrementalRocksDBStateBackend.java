@@ -180,7 +180,10 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
         try {
             return new IncrementalRocksDBKeyedStateBackendBuilder<>(
                             parameters, settings, instanceBasePath, memory, localRecoveryConfig)
-                    .setLatencyTrackingStateConfig(latencyTrackingConfigBuilder.build())
+                    .setLatencyTrackingStateConfig(
+                            latencyTrackingConfigBuilder
+                                    .setMetricGroup(parameters.getMetricGroup())
+                                    .build())
                     .build();
         } catch (Throwable t) {
             // the builder owns the lease only once it returned a backend

@@ -49,9 +49,9 @@ import java.util.Set;
 /**
  * A small stateful job on an embedded {@link MiniCluster} that uses the incremental RocksDB backend
  * the way a user installs it: through {@code state.backend.type}. It checkpoints every second,
- * prints one table row per completed checkpoint (its id, the size of the state it refers to and
- * the bytes it wrote), and after {@value #CHECKPOINTS_TO_SHOW} checkpoints cancels the job, shuts
- * the cluster down and deletes its checkpoint directory.
+ * prints one table row per completed checkpoint (its id, the size of the state it refers to and the
+ * bytes it wrote), and after {@value #CHECKPOINTS_TO_SHOW} checkpoints cancels the job, shuts the
+ * cluster down and deletes its checkpoint directory.
  *
  * <p>Run it with {@code bash tools/demo.sh}.
  */
@@ -265,7 +265,8 @@ public final class DemoJob {
             windowSums =
                     getRuntimeContext()
                             .getMapState(
-                                    new MapStateDescriptor<>("window-sums", Types.LONG, Types.LONG));
+                                    new MapStateDescriptor<>(
+                                            "window-sums", Types.LONG, Types.LONG));
         }
 
         @Override
@@ -279,7 +280,8 @@ public final class DemoJob {
 
             final long windowStart = event.timestamp - event.timestamp % WINDOW_MILLIS;
             final Long previousSum = windowSums.get(windowStart);
-            windowSums.put(windowStart, previousSum == null ? event.amount : previousSum + event.amount);
+            windowSums.put(
+                    windowStart, previousSum == null ? event.amount : previousSum + event.amount);
             ctx.timerService().registerEventTimeTimer(windowStart + WINDOW_MILLIS - 1);
         }
 
@@ -304,9 +306,8 @@ public final class DemoJob {
     // ------------------------------------------------------------------------
 
     /**
-     * Prints a row for every checkpoint that completes or fails until {@value
-     * #CHECKPOINTS_TO_SHOW} have completed. Returns false if the job ended first or the checkpoints
-     * did not come.
+     * Prints a row for every checkpoint that completes or fails until {@value #CHECKPOINTS_TO_SHOW}
+     * have completed. Returns false if the job ended first or the checkpoints did not come.
      */
     private static boolean printCheckpoints(MiniCluster cluster, JobID jobId, PrintStream out)
             throws Exception {
@@ -320,12 +321,12 @@ public final class DemoJob {
             final JobStatus status = cluster.getJobStatus(jobId).get();
             if (status.isGloballyTerminalState()) {
                 final JobResult result = cluster.requestJobResult(jobId).get();
-                out.printf("The job ended before %d checkpoints: %s%n", CHECKPOINTS_TO_SHOW, status);
+                out.printf(
+                        "The job ended before %d checkpoints: %s%n", CHECKPOINTS_TO_SHOW, status);
                 result.getSerializedThrowable()
                         .ifPresent(
                                 failure ->
-                                        failure.deserializeError(
-                                                        DemoJob.class.getClassLoader())
+                                        failure.deserializeError(DemoJob.class.getClassLoader())
                                                 .printStackTrace(out));
                 return false;
             }
@@ -345,7 +346,8 @@ public final class DemoJob {
             }
             history.sort(Comparator.comparingLong(AbstractCheckpointStats::getCheckpointId));
             for (AbstractCheckpointStats stats : history) {
-                if (completed == CHECKPOINTS_TO_SHOW || reported.contains(stats.getCheckpointId())) {
+                if (completed == CHECKPOINTS_TO_SHOW
+                        || reported.contains(stats.getCheckpointId())) {
                     continue;
                 }
                 if (stats.getStatus().isCompleted()) {

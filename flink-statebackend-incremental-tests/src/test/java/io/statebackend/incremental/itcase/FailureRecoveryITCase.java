@@ -48,6 +48,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -111,7 +112,11 @@ class FailureRecoveryITCase {
     /** The last result the job emitted for each key. */
     private static final Map<Integer, KeyResult> LAST_RESULTS = new ConcurrentHashMap<>();
 
-    @TempDir Path checkpointDir;
+    /**
+     * Shared by all tests of the class and deleted after the MiniCluster has shut down: the cluster
+     * discards a finished job's checkpoints asynchronously, after the job's result is available.
+     */
+    @TempDir static Path checkpointsRoot;
 
     @BeforeEach
     void resetCoordination() {
@@ -136,9 +141,10 @@ class FailureRecoveryITCase {
             PriorityQueueStateType timerService,
             @InjectMiniCluster MiniCluster miniCluster)
             throws Exception {
+        final Path checkpointDir = Files.createTempDirectory(checkpointsRoot, "checkpoints-");
         final StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(
-                        jobConfiguration(incremental, timerService));
+                        jobConfiguration(incremental, timerService, checkpointDir));
 
         env.fromSource(
                         new DataGeneratorSource<>(
@@ -174,8 +180,8 @@ class FailureRecoveryITCase {
         assertThat(LAST_RESULTS).containsExactlyInAnyOrderEntriesOf(expectedResults());
     }
 
-    private Configuration jobConfiguration(
-            boolean incremental, PriorityQueueStateType timerService) {
+    private static Configuration jobConfiguration(
+            boolean incremental, PriorityQueueStateType timerService, Path checkpointDir) {
         final Configuration config = new Configuration();
         config.set(
                 StateBackendOptions.STATE_BACKEND,
@@ -328,7 +334,9 @@ class FailureRecoveryITCase {
             timersFired =
                     getRuntimeContext()
                             .getState(new ValueStateDescriptor<>("timers-fired", Types.LONG));
-            values = getRuntimeContext().getListState(new ListStateDescriptor<>("values", Types.LONG));
+            values =
+                    getRuntimeContext()
+                            .getListState(new ListStateDescriptor<>("values", Types.LONG));
             timestampByValue =
                     getRuntimeContext()
                             .getMapState(

@@ -9,6 +9,7 @@ import org.apache.flink.runtime.memory.OpaqueMemoryResource;
 
 import org.rocksdb.Cache;
 import org.rocksdb.LRUCache;
+import org.rocksdb.RocksDB;
 import org.rocksdb.WriteBufferManager;
 
 import javax.annotation.Nullable;
@@ -28,6 +29,11 @@ public final class RocksDBMemoryResources implements AutoCloseable {
     static final String MANAGED_MEMORY_RESOURCE_ID = "state-incremental-rocksdb-managed-memory";
 
     static final String FIXED_MEMORY_RESOURCE_ID = "state-incremental-rocksdb-fixed-slot-memory";
+
+    static {
+        // the cache may be created before any database of this JVM is opened
+        RocksDB.loadLibrary();
+    }
 
     private final LRUCache cache;
     private final WriteBufferManager writeBufferManager;

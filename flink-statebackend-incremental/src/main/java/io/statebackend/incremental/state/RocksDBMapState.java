@@ -304,6 +304,30 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
             return old;
         }
 
+        @Override
+        public boolean equals(Object o) {
+            if (this == o) {
+                return true;
+            }
+            if (!(o instanceof Map.Entry)) {
+                return false;
+            }
+            Map.Entry<?, ?> other = (Map.Entry<?, ?>) o;
+            return java.util.Objects.equals(getKey(), other.getKey())
+                    && java.util.Objects.equals(getValue(), other.getValue());
+        }
+
+        @Override
+        public int hashCode() {
+            // as specified by Map.Entry
+            return java.util.Objects.hashCode(getKey()) ^ java.util.Objects.hashCode(getValue());
+        }
+
+        @Override
+        public String toString() {
+            return getKey() + "=" + getValue();
+        }
+
         void remove() {
             try {
                 backend.getDb().delete(columnFamily, backend.getWriteOptions(), rawKey);

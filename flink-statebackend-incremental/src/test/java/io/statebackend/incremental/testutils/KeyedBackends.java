@@ -1,0 +1,69 @@
+package io.statebackend.incremental.testutils;
+
+import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
+import io.statebackend.incremental.IncrementalRocksDBStateBackend;
+
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.core.fs.CloseableRegistry;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.runtime.execution.Environment;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyedStateBackendParametersImpl;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
+
+import java.util.Collection;
+
+/** Creates keyed backends of this project the way a task does, for tests. */
+public final class KeyedBackends {
+
+    private KeyedBackends() {}
+
+    public static <K> IncrementalRocksDBKeyedStateBackend<K> create(
+            IncrementalRocksDBStateBackend backend,
+            Environment env,
+            TypeSerializer<K> keySerializer,
+            int numberOfKeyGroups,
+            KeyGroupRange keyGroupRange,
+            Collection<KeyedStateHandle> stateHandles)
+            throws Exception {
+        return create(
+                backend,
+                env,
+                keySerializer,
+                numberOfKeyGroups,
+                keyGroupRange,
+                stateHandles,
+                1.0,
+                new CloseableRegistry());
+    }
+
+    public static <K> IncrementalRocksDBKeyedStateBackend<K> create(
+            IncrementalRocksDBStateBackend backend,
+            Environment env,
+            TypeSerializer<K> keySerializer,
+            int numberOfKeyGroups,
+            KeyGroupRange keyGroupRange,
+            Collection<KeyedStateHandle> stateHandles,
+            double managedMemoryFraction,
+            CloseableRegistry cancelStreamRegistry)
+            throws Exception {
+        return (IncrementalRocksDBKeyedStateBackend<K>)
+                backend.createKeyedStateBackend(
+                        new KeyedStateBackendParametersImpl<>(
+                                env,
+                                new JobID(),
+                                "test-operator",
+                                keySerializer,
+                                numberOfKeyGroups,
+                                keyGroupRange,
+                                env.getTaskKvStateRegistry(),
+                                TtlTimeProvider.DEFAULT,
+                                new UnregisteredMetricsGroup(),
+                                (name, value) -> {},
+                                stateHandles,
+                                cancelStreamRegistry,
+                                managedMemoryFraction));
+    }
+}
