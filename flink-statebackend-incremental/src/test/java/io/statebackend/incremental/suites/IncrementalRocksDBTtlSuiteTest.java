@@ -1,14 +1,10 @@
 package io.statebackend.incremental.suites;
 
-import org.apache.flink.runtime.state.ttl.StateBackendTestContext;
-import org.apache.flink.runtime.state.ttl.TtlStateTestBase;
-import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
-
 /** Flink's TTL suite with incremental checkpoints on. */
-public class IncrementalRocksDBTtlSuiteTest extends TtlStateTestBase {
+public class IncrementalRocksDBTtlSuiteTest extends RocksDBTtlSuiteBase {
 
     @Override
-    protected StateBackendTestContext createStateBackendTestContext(TtlTimeProvider timeProvider) {
-        return new TtlSuiteBackendContext(timeProvider, true);
+    protected boolean incrementalCheckpoints() {
+        return true;
     }
 }

@@ -1,15 +1,11 @@
 package io.statebackend.incremental.suites;
 
-import org.apache.flink.runtime.state.ttl.StateBackendTestContext;
-import org.apache.flink.runtime.state.ttl.TtlStateTestBase;
-import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
-
 /** Flink's TTL suite restoring from canonical savepoints. */
-public class SavepointRocksDBTtlSuiteTest extends TtlStateTestBase {
+public class SavepointRocksDBTtlSuiteTest extends RocksDBTtlSuiteBase {
 
     @Override
-    protected StateBackendTestContext createStateBackendTestContext(TtlTimeProvider timeProvider) {
-        return new TtlSuiteBackendContext(timeProvider, true);
+    protected boolean incrementalCheckpoints() {
+        return true;
     }
 
     @Override
