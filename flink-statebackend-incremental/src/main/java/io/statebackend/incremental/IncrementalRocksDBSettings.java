@@ -12,6 +12,7 @@ import javax.annotation.Nullable;
 import java.io.File;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.regex.Pattern;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +50,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
         if (fixedMemoryPerSlot != null && fixedMemoryPerSlot.getBytes() <= 0) {
             throw invalid(
                     IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE,
-                    fixedMemoryPerSlot.toString(),
+                    rawValue(config, IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE),
                     "it must be larger than 0");
         }
         this.writeBufferRatio = ratio(config, IncrementalRocksDBOptions.WRITE_BUFFER_RATIO);
@@ -58,7 +59,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
         if (writeBufferRatio + highPriorityPoolRatio > 1.0) {
             throw invalid(
                     IncrementalRocksDBOptions.HIGH_PRIORITY_POOL_RATIO,
-                    String.valueOf(highPriorityPoolRatio),
+                    rawValue(config, IncrementalRocksDBOptions.HIGH_PRIORITY_POOL_RATIO),
                     "together with "
                             + IncrementalRocksDBOptions.WRITE_BUFFER_RATIO.key()
                             + " ("
@@ -145,7 +146,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
     private static int atLeast(ReadableConfig config, ConfigOption<Integer> option, int minimum) {
         int value = read(config, option);
         if (value < minimum) {
-            throw invalid(option, String.valueOf(value), "it must be at least " + minimum);
+            throw invalid(option, rawValue(config, option), "it must be at least " + minimum);
         }
         return value;
     }
@@ -154,7 +155,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
         double value = read(config, option);
         if (!(value > 0.0 && value < 1.0)) {
             throw invalid(
-                    option, String.valueOf(value), "it must be a fraction between 0 and 1");
+                    option, rawValue(config, option), "it must be a fraction between 0 and 1");
         }
         return value;
     }
@@ -164,8 +165,12 @@ public final class IncrementalRocksDBSettings implements Serializable {
         if (raw == null || raw.trim().isEmpty()) {
             return Collections.emptyList();
         }
+        List<String> entries = new ArrayList<>();
+        for (String part : raw.split(",")) {
+            splitOnPathSeparator(part, entries);
+        }
         List<File> directories = new ArrayList<>();
-        for (String entry : raw.split(",|" + File.pathSeparator)) {
+        for (String entry : entries) {
             String path = entry.trim();
             if (path.isEmpty()) {
                 continue;
@@ -196,6 +201,28 @@ public final class IncrementalRocksDBSettings implements Serializable {
             directories.add(directory);
         }
         return Collections.unmodifiableList(directories);
+    }
+
+    private static final Pattern URI_SCHEME = Pattern.compile("[A-Za-z][A-Za-z0-9+.\\-]*");
+
+    /**
+     * Splits on the platform path separator, except where it ends a URI scheme ({@code file:},
+     * {@code hdfs:}), so that {@code /a:/b} gives two paths and {@code file:///a} one.
+     */
+    private static void splitOnPathSeparator(String value, List<String> out) {
+        if (!":".equals(File.pathSeparator)) {
+            out.addAll(java.util.Arrays.asList(value.split(Pattern.quote(File.pathSeparator))));
+            return;
+        }
+        int start = 0;
+        for (int i = value.indexOf(':'); i >= 0; i = value.indexOf(':', i + 1)) {
+            if (URI_SCHEME.matcher(value.substring(start, i).trim()).matches()) {
+                continue;
+            }
+            out.add(value.substring(start, i));
+            start = i + 1;
+        }
+        out.add(value.substring(start));
     }
 
     private static String rawValue(ReadableConfig config, ConfigOption<?> option) {

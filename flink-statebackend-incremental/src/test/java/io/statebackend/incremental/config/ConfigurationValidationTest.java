@@ -40,8 +40,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Every option of {@link IncrementalRocksDBOptions} rejects wrong values at configuration time,
- * through the factory and through {@link IncrementalRocksDBStateBackend#configure}, with an
- * {@link IllegalConfigurationException} naming the key and the value (DESIGN.md §8).
+ * through the factory and through {@link IncrementalRocksDBStateBackend#configure}, with an {@link
+ * IllegalConfigurationException} naming the key and the value (DESIGN.md §8).
  */
 class ConfigurationValidationTest {
 
@@ -302,9 +302,13 @@ class ConfigurationValidationTest {
         File first = tempDir.resolve("uri-first").toFile();
         File second = tempDir.resolve("uri-second").toFile();
         File third = tempDir.resolve("uri-third").toFile();
-        assertThat(configureLocalDirectories("file://" + first.getAbsolutePath()).getLocalDirectories())
+        assertThat(
+                        configureLocalDirectories("file://" + first.getAbsolutePath())
+                                .getLocalDirectories())
                 .containsExactly(first);
-        assertThat(configureLocalDirectories("file:" + first.getAbsolutePath()).getLocalDirectories())
+        assertThat(
+                        configureLocalDirectories("file:" + first.getAbsolutePath())
+                                .getLocalDirectories())
                 .containsExactly(first);
         assertThat(
                         configureLocalDirectories(
@@ -346,8 +350,7 @@ class ConfigurationValidationTest {
                         .withTransferThreads(2)
                         .withFixedMemoryPerSlot(MemorySize.parse("8mb"))
                         .withLocalDirectories(explicitDir.getAbsolutePath())
-                        .withSetting(
-                                IncrementalRocksDBOptions.WRITE_BUFFER_RATIO.key(), "0.3");
+                        .withSetting(IncrementalRocksDBOptions.WRITE_BUFFER_RATIO.key(), "0.3");
 
         IncrementalRocksDBStateBackend configured =
                 explicit.configure(validConfiguration(tempDir.toAbsolutePath().toString()), CL);

@@ -55,16 +55,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Disposing a keyed backend while the asynchronous part of a snapshot still runs (or was never
- * run) cancels the snapshot, waits until the snapshot no longer reads the database, then closes
- * the database and deletes its directory (DESIGN.md §8).
+ * Disposing a keyed backend while the asynchronous part of a snapshot still runs (or was never run)
+ * cancels the snapshot, waits until the snapshot no longer reads the database, then closes the
+ * database and deletes its directory (DESIGN.md §8).
  *
- * <p>What dispose does, as found by these tests: {@code AbstractKeyedStateBackend#dispose()}
- * closes the cancel-stream registry, which cancels the snapshot's {@code FutureTask} with
- * interruption and closes the snapshot's output stream; the backend then blocks on its resource
- * guard until the snapshot released its RocksDB snapshot and lease. A stream that fails once
- * closed (like every real checkpoint stream) therefore lets dispose complete by itself; a stream
- * that ignores both close and interruption keeps dispose waiting until the write returns.
+ * <p>What dispose does, as found by these tests: {@code AbstractKeyedStateBackend#dispose()} closes
+ * the cancel-stream registry, which cancels the snapshot's {@code FutureTask} with interruption and
+ * closes the snapshot's output stream; the backend then blocks on its resource guard until the
+ * snapshot released its RocksDB snapshot and lease. A stream that fails once closed (like every
+ * real checkpoint stream) therefore lets dispose complete by itself; a stream that ignores both
+ * close and interruption keeps dispose waiting until the write returns.
  *
  * <p>Timeouts in this class only guard against hangs; nothing waits for time to pass.
  */
@@ -171,10 +171,7 @@ class CloseDuringSnapshotTest {
             writeState(backend);
             RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot =
                     backend.snapshot(
-                            1L,
-                            1L,
-                            streams,
-                            CheckpointOptions.forCheckpointWithDefaultLocation());
+                            1L, 1L, streams, CheckpointOptions.forCheckpointWithDefaultLocation());
             assertThat(snapshot).isNotDone();
 
             // the asynchronous part, on its own thread, until it blocks in the first write
@@ -184,10 +181,12 @@ class CloseDuringSnapshotTest {
 
             // dispose from another thread
             CompletableFuture<Void> disposed =
-                    CompletableFuture.runAsync(backend::dispose, runnable -> {
-                        Thread thread = new Thread(runnable, "dispose");
-                        thread.start();
-                    });
+                    CompletableFuture.runAsync(
+                            backend::dispose,
+                            runnable -> {
+                                Thread thread = new Thread(runnable, "dispose");
+                                thread.start();
+                            });
 
             // dispose cancels the snapshot: its stream is closed ...
             streams.streamClosed.await();
@@ -240,10 +239,12 @@ class CloseDuringSnapshotTest {
 
             // the snapshot holds a lease on the database; dispose must release it by cancelling
             CompletableFuture<Void> disposed =
-                    CompletableFuture.runAsync(backend::dispose, runnable -> {
-                        Thread thread = new Thread(runnable, "dispose");
-                        thread.start();
-                    });
+                    CompletableFuture.runAsync(
+                            backend::dispose,
+                            runnable -> {
+                                Thread thread = new Thread(runnable, "dispose");
+                                thread.start();
+                            });
             disposed.get(2, TimeUnit.MINUTES);
 
             assertThat(snapshot.isCancelled()).isTrue();
@@ -369,7 +370,8 @@ class CloseDuringSnapshotTest {
         }
 
         @Override
-        public boolean canFastDuplicate(StreamStateHandle stateHandle, CheckpointedStateScope scope) {
+        public boolean canFastDuplicate(
+                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
             return false;
         }
 
@@ -383,6 +385,7 @@ class CloseDuringSnapshotTest {
 
             private final CheckpointStateOutputStream out;
             private final AtomicBoolean first = new AtomicBoolean(true);
+
             BlockingStream(CheckpointStateOutputStream out) {
                 this.out = out;
             }

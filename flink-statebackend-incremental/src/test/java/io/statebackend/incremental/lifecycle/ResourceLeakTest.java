@@ -19,11 +19,15 @@ import org.apache.flink.runtime.state.CheckpointStorageAccess;
 import org.apache.flink.runtime.state.CheckpointStorageLocationReference;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyGroupedInternalPriorityQueue;
+import org.apache.flink.runtime.state.KeyGroupsStateHandle;
 import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.SnapshotResult;
+import org.apache.flink.runtime.state.StreamStateHandle;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
+import org.apache.flink.util.ExceptionUtils;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,15 +46,16 @@ import java.util.concurrent.RunnableFuture;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Opening and disposing many keyed backends in one JVM leaks no RocksDB instance, no thread, no
  * file descriptor and no directory (DESIGN.md §8).
  *
- * <p>RocksDB's background thread pools belong to its default {@code Env} and are process-wide:
- * they are created with the first database and never shrink. The baselines are therefore taken
- * after a warm-up backend was opened, used, snapshotted, restored and disposed.
+ * <p>RocksDB's background thread pools belong to its default {@code Env} and are process-wide: they
+ * are created with the first database and never shrink. The baselines are therefore taken after a
+ * warm-up backend was opened, used, snapshotted, restored and disposed.
  */
 class ResourceLeakTest {
 
@@ -157,6 +162,81 @@ class ResourceLeakTest {
         }
     }
 
+    /**
+     * A restore that fails half-way (the checkpoint file was deleted) closes what it opened: no
+     * instance, memory lease, descriptor or directory is left, and the error names the file.
+     */
+    @Test
+    void failedRestoresLeakNothing() throws Exception {
+        assumeTrue(Files.isDirectory(PROC_FD), "/proc/self/fd is not available");
+        File localDir = tempDir.resolve("local").toFile();
+        try (MockEnvironment env =
+                MockEnvironment.builder().setManagedMemorySize(64L << 20).build()) {
+            CheckpointStorageAccess storage =
+                    new FileSystemCheckpointStorage(
+                                    tempDir.resolve("checkpoints").toUri(), 0 /* always files */)
+                            .createCheckpointStorage(new JobID());
+            storage.initializeBaseLocationsForCheckpoint();
+            IncrementalRocksDBStateBackend stateBackend =
+                    new IncrementalRocksDBStateBackend()
+                            .withLocalDirectories(localDir.getAbsolutePath());
+
+            IncrementalRocksDBKeyedStateBackend<Long> backend = create(stateBackend, env, null);
+            KeyedStateHandle handle;
+            try {
+                ValueState<Long> value = valueState(backend);
+                for (long key = 0; key < KEYS; key++) {
+                    backend.setCurrentKey(key);
+                    value.update(key);
+                }
+                RunnableFuture<SnapshotResult<KeyedStateHandle>> future =
+                        backend.snapshot(
+                                1L,
+                                1L,
+                                storage.resolveCheckpointStorageLocation(
+                                        1L, CheckpointStorageLocationReference.getDefault()),
+                                CheckpointOptions.forCheckpointWithDefaultLocation());
+                future.run();
+                handle = future.get().getJobManagerOwnedSnapshot();
+            } finally {
+                backend.dispose();
+            }
+            assertThat(handle).isInstanceOf(KeyGroupsStateHandle.class);
+            StreamStateHandle delegate = ((KeyGroupsStateHandle) handle).getDelegateStateHandle();
+            assertThat(delegate).isInstanceOf(FileStateHandle.class);
+            String checkpointFile = ((FileStateHandle) delegate).getFilePath().getPath();
+
+            // one successful restore first, so that the baselines include everything a restore
+            // loads once per JVM
+            create(stateBackend, env, handle).dispose();
+
+            final int instancesBaseline = RocksDBInstance.openInstances();
+            final int fdsBaseline = countEntries(PROC_FD);
+            final int osThreadsBaseline = countEntries(PROC_TASKS);
+
+            Files.delete(Paths.get(checkpointFile));
+            for (int i = 0; i < 10; i++) {
+                final KeyedStateHandle missing = handle;
+                assertThatThrownBy(() -> create(stateBackend, env, missing))
+                        .satisfies(
+                                e ->
+                                        assertThat(ExceptionUtils.stringifyException(e))
+                                                .contains(checkpointFile));
+                assertThat(RocksDBInstance.openInstances()).isEqualTo(instancesBaseline);
+                assertThat(localDir).isEmptyDirectory();
+                assertThat(env.getMemoryManager().availableMemory()).isEqualTo(64L << 20);
+            }
+            int fdsAfter = countEntries(PROC_FD);
+            int osThreadsAfter = countEntries(PROC_TASKS);
+            System.out.printf(
+                    "ResourceLeakTest (failed restores): file descriptors baseline=%d after=%d,"
+                            + " OS threads baseline=%d after=%d%n",
+                    fdsBaseline, fdsAfter, osThreadsBaseline, osThreadsAfter);
+            assertThat(fdsAfter).isLessThanOrEqualTo(fdsBaseline + FD_SLACK);
+            assertThat(osThreadsAfter).isLessThanOrEqualTo(osThreadsBaseline + THREAD_SLACK);
+        }
+    }
+
     /** What one cycle observed while its backends were open. */
     private static final class CycleCounts {
         int backends;
@@ -166,8 +246,8 @@ class ResourceLeakTest {
     }
 
     /**
-     * Opens a backend, writes value, list and timer state, optionally snapshots it and restores
-     * the snapshot into a second backend (checked), and disposes everything.
+     * Opens a backend, writes value, list and timer state, optionally snapshots it and restores the
+     * snapshot into a second backend (checked), and disposes everything.
      */
     private static CycleCounts runCycle(
             MockEnvironment env,

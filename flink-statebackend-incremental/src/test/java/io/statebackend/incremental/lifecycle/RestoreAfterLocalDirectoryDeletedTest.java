@@ -44,9 +44,9 @@ import java.util.concurrent.RunnableFuture;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A TaskManager's local directory may be wiped between a failure and the restore (a new
- * container, a cleaned {@code /tmp}). Restoring from a checkpoint must not depend on anything
- * left in it: the backend recreates the directory and restores everything from the handle.
+ * A TaskManager's local directory may be wiped between a failure and the restore (a new container,
+ * a cleaned {@code /tmp}). Restoring from a checkpoint must not depend on anything left in it: the
+ * backend recreates the directory and restores everything from the handle.
  */
 class RestoreAfterLocalDirectoryDeletedTest {
 
@@ -185,8 +185,7 @@ class RestoreAfterLocalDirectoryDeletedTest {
     }
 
     private KeyedStateHandle takeCheckpoint(
-            IncrementalRocksDBKeyedStateBackend<Long> backend, long checkpointId)
-            throws Exception {
+            IncrementalRocksDBKeyedStateBackend<Long> backend, long checkpointId) throws Exception {
         CheckpointStorageAccess storage =
                 new FileSystemCheckpointStorage(tempDir.resolve("checkpoints").toUri())
                         .createCheckpointStorage(new JobID());

@@ -13,9 +13,9 @@ import java.io.IOException;
 import java.util.Objects;
 
 /**
- * A timer-like priority queue element for tests: a key and a timestamp, ordered by timestamp.
- * Its serializer is byte-ordered (sign-flipped big-endian timestamp first), as RocksDB timer
- * queues require.
+ * A timer-like priority queue element for tests: a key and a timestamp, ordered by timestamp. Its
+ * serializer is byte-ordered (sign-flipped big-endian timestamp first), as RocksDB timer queues
+ * require.
  */
 final class TestTimer extends AbstractHeapPriorityQueueElement
         implements Keyed<Long>, PriorityComparable<TestTimer> {

@@ -33,9 +33,9 @@ import java.util.Collections;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * RocksDB's memory comes from the slot's managed memory: the block cache is exactly the
- * operator's share of it, write buffers are charged to that cache, and all backends of a slot
- * share one cache (DESIGN.md §8).
+ * RocksDB's memory comes from the slot's managed memory: the block cache is exactly the operator's
+ * share of it, write buffers are charged to that cache, and all backends of a slot share one cache
+ * (DESIGN.md §8).
  */
 class ManagedMemorySizingTest {
 
@@ -141,8 +141,7 @@ class ManagedMemorySizingTest {
     void writeBufferRatioIsApplied() throws Exception {
         IncrementalRocksDBStateBackend stateBackend =
                 stateBackend()
-                        .withSetting(
-                                IncrementalRocksDBOptions.WRITE_BUFFER_RATIO.key(), "0.25");
+                        .withSetting(IncrementalRocksDBOptions.WRITE_BUFFER_RATIO.key(), "0.25");
         IncrementalRocksDBKeyedStateBackend<Integer> backend = create(stateBackend, 1.0);
         try {
             RocksDBMemoryResources memory = backend.getMemoryResources();
@@ -172,8 +171,7 @@ class ManagedMemorySizingTest {
 
             // the cache outlives the first backend and stays usable by the second
             first.dispose();
-            assertThat(env.getMemoryManager().availableMemory())
-                    .isEqualTo(MANAGED_MEMORY - share);
+            assertThat(env.getMemoryManager().availableMemory()).isEqualTo(MANAGED_MEMORY - share);
             ColumnFamilyHandle columnFamily = writeSomeState(second);
             assertNativeCapacity(second, columnFamily, share);
             second.setCurrentKey(7);
@@ -249,9 +247,7 @@ class ManagedMemorySizingTest {
             assertThat(env.getMemoryManager().availableMemory()).isEqualTo(MANAGED_MEMORY);
             // still a working database, with RocksDB's own default cache
             ColumnFamilyHandle columnFamily = writeSomeState(backend);
-            assertThat(
-                            nativeBlockCacheCapacity(
-                                    backend.getRocksDBInstance().getDb(), columnFamily))
+            assertThat(nativeBlockCacheCapacity(backend.getRocksDBInstance().getDb(), columnFamily))
                     .isPositive();
         } finally {
             backend.dispose();
