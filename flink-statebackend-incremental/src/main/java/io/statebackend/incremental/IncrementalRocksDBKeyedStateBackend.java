@@ -28,6 +28,7 @@ import org.apache.flink.runtime.state.AbstractKeyedStateBackend;
 import org.apache.flink.runtime.state.CheckpointStreamFactory;
 import org.apache.flink.runtime.state.FullSnapshotResources;
 import org.apache.flink.runtime.state.HeapPriorityQueuesManager;
+import org.apache.flink.runtime.state.InternalKeyContext;
 import org.apache.flink.runtime.state.KeyGroupedInternalPriorityQueue;
 import org.apache.flink.runtime.state.Keyed;
 import org.apache.flink.runtime.state.KeyedStateHandle;
@@ -47,7 +48,6 @@ import org.apache.flink.runtime.state.StreamCompressionDecorator;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueStateSnapshot;
-import org.apache.flink.runtime.state.InternalKeyContext;
 import org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FlinkRuntimeException;
@@ -83,8 +83,8 @@ import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 
 /**
- * The keyed state backend: every registered state is a column family of one RocksDB instance
- * owned by this backend; timers are a column family each or live on the heap, by configuration.
+ * The keyed state backend: every registered state is a column family of one RocksDB instance owned
+ * by this backend; timers are a column family each or live on the heap, by configuration.
  */
 public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
         implements RocksDBStateContext<K>, RocksDBPriorityQueueFactory.QueueRegistry {
@@ -152,7 +152,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         this.localRecoveryConfig = localRecoveryConfig;
         this.registeredStates = registeredStates;
         this.keyGroupPrefixBytes = keyGroupPrefixBytes;
-        this.sharedKeyBuilder = new SerializedCompositeKeyBuilder<>(keySerializer, keyGroupPrefixBytes, 32);
+        this.sharedKeyBuilder =
+                new SerializedCompositeKeyBuilder<>(keySerializer, keyGroupPrefixBytes, 32);
 
         if (settings.getTimerServiceType()
                 == IncrementalRocksDBOptions.PriorityQueueStateType.HEAP) {
@@ -267,8 +268,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                 registerKeyValueState(
                         namespaceSerializer,
                         stateDesc,
-                        (StateSnapshotTransformFactory<SV>) (StateSnapshotTransformFactory<?>)
-                                snapshotTransformFactory,
+                        (StateSnapshotTransformFactory<SV>)
+                                (StateSnapshotTransformFactory<?>) snapshotTransformFactory,
                         allowFutureMetadataUpdates);
         AbstractRocksDBState<K, N, SV> existing =
                 (AbstractRocksDBState<K, N, SV>) createdStates.get(stateDesc.getName());
@@ -308,8 +309,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                 metaInfo = metaInfo.withSerializerUpgradesAllowed();
             }
             registeredStates.put(
-                    name,
-                    new RegisteredRocksDBState(instance.createColumnFamily(name), metaInfo));
+                    name, new RegisteredRocksDBState(instance.createColumnFamily(name), metaInfo));
             return metaInfo;
         }
 
@@ -425,7 +425,9 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         }
         if (!(registered.getMetaInfo() instanceof RegisteredPriorityQueueStateBackendMetaInfo)) {
             throw new StateMigrationException(
-                    "State '" + stateName + "' is registered as keyed state, not as a timer queue.");
+                    "State '"
+                            + stateName
+                            + "' is registered as keyed state, not as a timer queue.");
         }
         @SuppressWarnings("unchecked")
         RegisteredPriorityQueueStateBackendMetaInfo<T> restored =

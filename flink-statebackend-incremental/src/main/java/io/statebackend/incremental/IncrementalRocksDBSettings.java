@@ -12,11 +12,11 @@ import javax.annotation.Nullable;
 import java.io.File;
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.regex.Pattern;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * The validated, typed settings of one backend. Built once from a configuration, so that a wrong
@@ -40,7 +40,8 @@ public final class IncrementalRocksDBSettings implements Serializable {
     private final long maxManifestFileSize;
 
     private IncrementalRocksDBSettings(ReadableConfig config) {
-        this.incrementalCheckpoints = read(config, IncrementalRocksDBOptions.INCREMENTAL_CHECKPOINTS);
+        this.incrementalCheckpoints =
+                read(config, IncrementalRocksDBOptions.INCREMENTAL_CHECKPOINTS);
         this.localDirectories = parseLocalDirectories(config);
         this.timerServiceType = read(config, IncrementalRocksDBOptions.TIMER_SERVICE_FACTORY);
         this.timerCacheSize =

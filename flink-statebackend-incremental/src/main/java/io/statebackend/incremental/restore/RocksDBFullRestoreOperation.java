@@ -37,9 +37,9 @@ import java.util.Map;
 
 /**
  * Restores state from Flink's canonical key-group format, written by this backend, by Flink's
- * RocksDB backend or by the heap backend. Entries are written in batches into the column family
- * of their state; timers go into RocksDB or onto the heap, as configured now, whatever they were
- * when written.
+ * RocksDB backend or by the heap backend. Entries are written in batches into the column family of
+ * their state; timers go into RocksDB or onto the heap, as configured now, whatever they were when
+ * written.
  */
 public final class RocksDBFullRestoreOperation<K> {
 
@@ -127,7 +127,8 @@ public final class RocksDBFullRestoreOperation<K> {
                 case KEY_VALUE:
                     targets.add(
                             columnFamilyTarget(
-                                    metaInfo, new RegisteredKeyValueStateBackendMetaInfo<>(metaInfo)));
+                                    metaInfo,
+                                    new RegisteredKeyValueStateBackendMetaInfo<>(metaInfo)));
                     break;
                 case PRIORITY_QUEUE:
                     RegisteredPriorityQueueStateBackendMetaInfo<?> queueInfo =
@@ -170,7 +171,9 @@ public final class RocksDBFullRestoreOperation<K> {
         if (wrapper == null) {
             HeapPriorityQueueSet queue =
                     new HeapPriorityQueueSetFactory(keyGroupRange, numberOfKeyGroups, 128)
-                            .create(metaInfo.getName(), (TypeSerializer) metaInfo.getElementSerializer());
+                            .create(
+                                    metaInfo.getName(),
+                                    (TypeSerializer) metaInfo.getElementSerializer());
             wrapper =
                     new HeapPriorityQueueSnapshotRestoreWrapper(
                             queue,

@@ -15,10 +15,10 @@ abstract class RocksDBTtlSuiteBase extends TtlStateTestBase {
     }
 
     /**
-     * The suite skips its incremental-cleanup tests unless this returns true. That cleanup
-     * strategy walks state with {@code InternalKvState#getStateIncrementalVisitor}, which only heap
-     * state tables have; Flink's RocksDB backend does not support it either. Its RocksDB
-     * counterpart, the TTL compaction filter, exists only in FRocksDB, not in upstream RocksDB.
+     * The suite skips its incremental-cleanup tests unless this returns true. That cleanup strategy
+     * walks state with {@code InternalKvState#getStateIncrementalVisitor}, which only heap state
+     * tables have; Flink's RocksDB backend does not support it either. Its RocksDB counterpart, the
+     * TTL compaction filter, exists only in FRocksDB, not in upstream RocksDB.
      */
     @Override
     protected boolean incrementalCleanupSupported() {
