@@ -1,6 +1,7 @@
 package io.statebackend.incremental;
 
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
+import io.statebackend.incremental.loader.RocksDBVersionGuard;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
 
 import org.apache.flink.configuration.Configuration;
@@ -65,6 +66,7 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
 
     private IncrementalRocksDBStateBackend(
             Configuration explicitSettings, IncrementalRocksDBSettings settings) {
+        RocksDBVersionGuard.check();
         this.explicitSettings = explicitSettings;
         this.settings = settings;
     }

@@ -212,13 +212,14 @@ class ConfigurationValidationTest {
     }
 
     @Test
-    void defaults() {
+    void defaults() throws Exception {
         for (IncrementalRocksDBStateBackend backend :
                 new IncrementalRocksDBStateBackend[] {
                     new IncrementalRocksDBStateBackend(),
                     new IncrementalRocksDBStateBackend().configure(new Configuration(), CL),
-                    new IncrementalRocksDBStateBackendFactory()
-                            .createFromConfig(new Configuration(), CL)
+                    (IncrementalRocksDBStateBackend)
+                            new IncrementalRocksDBStateBackendFactory()
+                                    .createFromConfig(new Configuration(), CL)
                 }) {
             IncrementalRocksDBSettings settings = backend.getSettings();
             assertThat(settings.isIncrementalCheckpoints()).isTrue();
@@ -253,7 +254,7 @@ class ConfigurationValidationTest {
     }
 
     @Test
-    void validValuesAreAcceptedAndVisible() {
+    void validValuesAreAcceptedAndVisible() throws Exception {
         File first = tempDir.resolve("first").toFile();
         File second = tempDir.resolve("second").toFile();
         String localDirectories = first.getAbsolutePath() + "," + second.getAbsolutePath();
@@ -262,7 +263,8 @@ class ConfigurationValidationTest {
         for (IncrementalRocksDBStateBackend backend :
                 new IncrementalRocksDBStateBackend[] {
                     new IncrementalRocksDBStateBackend().configure(config, CL),
-                    new IncrementalRocksDBStateBackendFactory().createFromConfig(config, CL)
+                    (IncrementalRocksDBStateBackend)
+                            new IncrementalRocksDBStateBackendFactory().createFromConfig(config, CL)
                 }) {
             IncrementalRocksDBSettings settings = backend.getSettings();
             assertThat(settings.isIncrementalCheckpoints()).isFalse();
