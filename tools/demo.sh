@@ -16,7 +16,7 @@ classpath_file="${PWD}/${tests_module}/target/demo.classpath"
 echo "Building the project (mvn install -DskipTests) ..."
 mvn -B -q install -DskipTests -Dspotless.skip
 mvn -B -q -pl "${tests_module}" dependency:build-classpath \
-    -Dmdep.includeScope=runtime -Dmdep.outputFile="${classpath_file}"
+    -DincludeScope=runtime -Dmdep.outputFile="${classpath_file}"
 echo
 
 java_bin=java

@@ -6,6 +6,7 @@ import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
 
+import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.runtime.memory.OpaqueMemoryResource;
 import org.apache.flink.runtime.state.AbstractKeyedStateBackendBuilder;
 import org.apache.flink.runtime.state.AbstractStateBackend;
@@ -103,7 +104,9 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                     executionConfig,
                     ttlTimeProvider,
                     latencyTrackingConfig,
-                    cancelStreamRegistry,
+                    // the task closes its registry once the backend is built; snapshots of
+                    // the backend's lifetime are cancelled through a registry of its own
+                    new CloseableRegistry(),
                     keyGroupCompressionDecorator,
                     new InternalKeyContextImpl<>(keyGroupRange, numberOfKeyGroups),
                     instance,

@@ -59,7 +59,7 @@ public final class DemoJob {
 
     private static final int NUM_KEYS = 1000;
     private static final int NUM_CATEGORIES = 8;
-    private static final int EVENTS_PER_SECOND = 20_000;
+    private static final int EVENTS_PER_SECOND = 10_000;
     private static final int PARALLELISM = 2;
 
     /** The source is bounded so that the job ends on its own even if nobody cancels it. */
