@@ -39,7 +39,8 @@ public final class IncrementalRocksDBSettings implements Serializable {
     private final long maxManifestFileSize;
 
     private IncrementalRocksDBSettings(ReadableConfig config) {
-        this.incrementalCheckpoints = read(config, IncrementalRocksDBOptions.INCREMENTAL_CHECKPOINTS);
+        this.incrementalCheckpoints =
+                read(config, IncrementalRocksDBOptions.INCREMENTAL_CHECKPOINTS);
         this.localDirectories = parseLocalDirectories(config);
         this.timerServiceType = read(config, IncrementalRocksDBOptions.TIMER_SERVICE_FACTORY);
         this.timerCacheSize =
@@ -153,8 +154,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
     private static double ratio(ReadableConfig config, ConfigOption<Double> option) {
         double value = read(config, option);
         if (!(value > 0.0 && value < 1.0)) {
-            throw invalid(
-                    option, String.valueOf(value), "it must be a fraction between 0 and 1");
+            throw invalid(option, String.valueOf(value), "it must be a fraction between 0 and 1");
         }
         return value;
     }

@@ -20,8 +20,8 @@ import java.util.Optional;
  * The block cache and write buffer manager shared by all RocksDB instances of one slot.
  *
  * <p>The cache's capacity is exactly the memory the slot grants; the write buffer manager charges
- * memtables to that same cache, so data blocks, index and filter blocks and memtables together
- * stay within the slot's share.
+ * memtables to that same cache, so data blocks, index and filter blocks and memtables together stay
+ * within the slot's share.
  */
 public final class RocksDBMemoryResources implements AutoCloseable {
 

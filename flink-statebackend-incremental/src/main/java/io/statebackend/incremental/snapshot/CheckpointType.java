@@ -6,8 +6,8 @@ import org.apache.flink.runtime.checkpoint.SavepointType;
 import org.apache.flink.runtime.checkpoint.SnapshotType;
 
 /**
- * The kinds of snapshot this backend writes, decided once per snapshot from what Flink asks for
- * and from the backend's configuration.
+ * The kinds of snapshot this backend writes, decided once per snapshot from what Flink asks for and
+ * from the backend's configuration.
  */
 public enum CheckpointType {
     /** New SST files uploaded as shared state, confirmed ones referred to. */

@@ -91,8 +91,8 @@ public final class RocksDBFullSnapshotResources<K> implements FullSnapshotResour
     }
 
     /**
-     * Captures the resources; must run on the task thread. The lease keeps the database open
-     * until {@link #release()}.
+     * Captures the resources; must run on the task thread. The lease keeps the database open until
+     * {@link #release()}.
      */
     public static <K> RocksDBFullSnapshotResources<K> create(
             ResourceGuard resourceGuard,

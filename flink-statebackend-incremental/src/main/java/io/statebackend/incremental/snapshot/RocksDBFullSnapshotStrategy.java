@@ -15,8 +15,8 @@ import org.apache.flink.util.function.SupplierWithException;
 import java.util.function.Supplier;
 
 /**
- * Writes the canonical key-group format of Flink (one stream per backend, key-group offsets in
- * the handle) with the runtime's {@link FullSnapshotAsyncWriter}. Used for savepoints in canonical
+ * Writes the canonical key-group format of Flink (one stream per backend, key-group offsets in the
+ * handle) with the runtime's {@link FullSnapshotAsyncWriter}. Used for savepoints in canonical
  * format and for checkpoints when incremental checkpoints are off.
  */
 public final class RocksDBFullSnapshotStrategy<K>

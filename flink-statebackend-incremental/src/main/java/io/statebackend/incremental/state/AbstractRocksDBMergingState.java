@@ -9,8 +9,8 @@ import java.io.IOException;
 import java.util.Collection;
 
 /**
- * Base of reducing and aggregating state: one stored value per key and namespace that new input
- * is folded into, and that window merging combines.
+ * Base of reducing and aggregating state: one stored value per key and namespace that new input is
+ * folded into, and that window merging combines.
  *
  * @param <SV> the stored value (the reduced value or the accumulator)
  */

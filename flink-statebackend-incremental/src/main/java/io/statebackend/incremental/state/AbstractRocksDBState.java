@@ -98,7 +98,8 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
     }
 
     protected byte[] keyAndNamespace(N namespace) {
-        return backend.getSharedKeyBuilder().buildCompositeKeyNamespace(namespace, namespaceSerializer);
+        return backend.getSharedKeyBuilder()
+                .buildCompositeKeyNamespace(namespace, namespaceSerializer);
     }
 
     protected byte[] serializeValue(V value) throws IOException {

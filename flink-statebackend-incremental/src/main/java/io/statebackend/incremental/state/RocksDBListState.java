@@ -129,7 +129,8 @@ public class RocksDBListState<K, N, V> extends AbstractRocksDBState<K, N, List<V
                 }
             }
         } catch (RocksDBException e) {
-            throw new IOException("Could not merge namespaces of list state '" + stateName + "'", e);
+            throw new IOException(
+                    "Could not merge namespaces of list state '" + stateName + "'", e);
         }
     }
 }

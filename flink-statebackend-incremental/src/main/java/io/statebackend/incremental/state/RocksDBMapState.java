@@ -293,7 +293,8 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
             UV old = getValue();
             try {
                 byte[] bytes =
-                        serializeUserValue(value, userValueSerializer, new DataOutputSerializer(64));
+                        serializeUserValue(
+                                value, userValueSerializer, new DataOutputSerializer(64));
                 backend.getDb().put(columnFamily, backend.getWriteOptions(), rawKey, bytes);
                 rawValue = bytes;
                 userValue = value;

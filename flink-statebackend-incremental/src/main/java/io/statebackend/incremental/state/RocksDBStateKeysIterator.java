@@ -76,8 +76,9 @@ public final class RocksDBStateKeysIterator<K, N> implements Iterator<Tuple2<K, 
                 byte[] key = iterator.key();
                 iterator.next();
                 input.setBuffer(key, keyGroupPrefixBytes, key.length - keyGroupPrefixBytes);
-                K k = CompositeKeySerializationUtils.readKey(
-                        keySerializer, input, ambiguousKeyPossible);
+                K k =
+                        CompositeKeySerializationUtils.readKey(
+                                keySerializer, input, ambiguousKeyPossible);
                 int namespaceStart = key.length - input.available();
                 N n =
                         CompositeKeySerializationUtils.readNamespace(

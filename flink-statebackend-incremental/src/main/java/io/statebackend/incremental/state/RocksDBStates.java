@@ -49,11 +49,17 @@ public final class RocksDBStates {
             case LIST:
                 return (AbstractRocksDBState)
                         new RocksDBListState<>(
-                                backend, name, namespaceSerializer, (TypeSerializer) stateSerializer);
+                                backend,
+                                name,
+                                namespaceSerializer,
+                                (TypeSerializer) stateSerializer);
             case MAP:
                 return (AbstractRocksDBState)
                         new RocksDBMapState<>(
-                                backend, name, namespaceSerializer, (TypeSerializer) stateSerializer);
+                                backend,
+                                name,
+                                namespaceSerializer,
+                                (TypeSerializer) stateSerializer);
             case REDUCING:
                 return new RocksDBReducingState<>(
                         backend,

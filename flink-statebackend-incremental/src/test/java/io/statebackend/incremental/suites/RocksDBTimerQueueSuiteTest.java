@@ -42,8 +42,7 @@ public class RocksDBTimerQueueSuiteTest extends InternalPriorityQueueTestBase {
                 new IncrementalRocksDBStateBackend()
                         .withTimerService(timerService())
                         .withLocalDirectories(tempDir.toAbsolutePath().toString())
-                        .withSetting(
-                                IncrementalRocksDBOptions.TIMER_SERVICE_CACHE_SIZE.key(), "3");
+                        .withSetting(IncrementalRocksDBOptions.TIMER_SERVICE_CACHE_SIZE.key(), "3");
         backend =
                 KeyedBackends.create(
                         stateBackend,
@@ -62,7 +61,8 @@ public class RocksDBTimerQueueSuiteTest extends InternalPriorityQueueTestBase {
 
     @Override
     protected InternalPriorityQueue<TestElement> newPriorityQueue(int initialCapacity) {
-        return backend.create("queue-" + queueCounter.incrementAndGet(), TestElementSerializer.INSTANCE);
+        return backend.create(
+                "queue-" + queueCounter.incrementAndGet(), TestElementSerializer.INSTANCE);
     }
 
     @Override
