@@ -91,8 +91,7 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
                 new IncrementalRocksDBStateBackend(
                         new Configuration(explicitSettings),
                         IncrementalRocksDBSettings.fromConfig(merged));
-        configured.latencyTrackingConfigBuilder =
-                latencyTrackingConfigBuilder.configure(config);
+        configured.latencyTrackingConfigBuilder = latencyTrackingConfigBuilder.configure(config);
         return configured;
     }
 
@@ -112,7 +111,8 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
     }
 
     public IncrementalRocksDBStateBackend withLocalDirectories(String... paths) {
-        return withSetting(IncrementalRocksDBOptions.LOCAL_DIRECTORIES.key(), String.join(",", paths));
+        return withSetting(
+                IncrementalRocksDBOptions.LOCAL_DIRECTORIES.key(), String.join(",", paths));
     }
 
     public IncrementalRocksDBStateBackend withTimerService(PriorityQueueStateType type) {
@@ -165,7 +165,8 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
     public <K> AbstractKeyedStateBackend<K> createKeyedStateBackend(
             KeyedStateBackendParameters<K> parameters) throws IOException {
         final Environment env = parameters.getEnv();
-        final File instanceBasePath = newInstanceDirectory(env, parameters.getOperatorIdentifier());
+        final File instanceDirectory =
+                newInstanceDirectory(env, parameters.getOperatorIdentifier());
         final LocalRecoveryConfig localRecoveryConfig =
                 env.getTaskStateManager().createLocalRecoveryConfig();
 
@@ -179,7 +180,7 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
         }
         try {
             return new IncrementalRocksDBKeyedStateBackendBuilder<>(
-                            parameters, settings, instanceBasePath, memory, localRecoveryConfig)
+                            parameters, settings, instanceDirectory, memory, localRecoveryConfig)
                     .setLatencyTrackingStateConfig(
                             latencyTrackingConfigBuilder
                                     .setMetricGroup(parameters.getMetricGroup())
@@ -222,9 +223,7 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
         String name =
                 String.format(
                         "job_%s_op_%s_uuid_%s",
-                        env.getJobID(),
-                        sanitize(operatorIdentifier),
-                        java.util.UUID.randomUUID());
+                        env.getJobID(), sanitize(operatorIdentifier), java.util.UUID.randomUUID());
         LOG.debug("RocksDB instance directory for {}: {}", operatorIdentifier, base);
         return new File(base, name);
     }

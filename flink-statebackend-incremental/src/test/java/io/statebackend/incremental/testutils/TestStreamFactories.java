@@ -45,6 +45,49 @@ public final class TestStreamFactories {
         }
     }
 
+    /** Delegates to another factory and counts the streams it creates, by scope. */
+    public static final class CountingStreamFactory implements CheckpointStreamFactory {
+        private final CheckpointStreamFactory delegate;
+        private final AtomicInteger shared = new AtomicInteger();
+        private final AtomicInteger exclusive = new AtomicInteger();
+
+        public CountingStreamFactory(CheckpointStreamFactory delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public CheckpointStateOutputStream createCheckpointStateOutputStream(
+                CheckpointedStateScope scope) throws IOException {
+            (scope == CheckpointedStateScope.SHARED ? shared : exclusive).incrementAndGet();
+            return delegate.createCheckpointStateOutputStream(scope);
+        }
+
+        public int sharedStreams() {
+            return shared.get();
+        }
+
+        public int exclusiveStreams() {
+            return exclusive.get();
+        }
+
+        public void reset() {
+            shared.set(0);
+            exclusive.set(0);
+        }
+
+        @Override
+        public boolean canFastDuplicate(
+                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
+            return false;
+        }
+
+        @Override
+        public List<StreamStateHandle> duplicate(
+                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
     /**
      * Delegates to another factory and fails the {@code failOn}-th stream (1-based): either when it
      * is created or, with {@code failOnWrite}, at its first write, after it was opened.
