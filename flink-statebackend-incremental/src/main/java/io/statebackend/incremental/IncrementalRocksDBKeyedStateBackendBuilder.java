@@ -2,9 +2,11 @@ package io.statebackend.incremental;
 
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
 import io.statebackend.incremental.restore.RocksDBFullRestoreOperation;
+import io.statebackend.incremental.restore.RocksDBIncrementalRestoreOperation;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
+import io.statebackend.incremental.transfer.RocksDBStateDownloader;
 import io.statebackend.incremental.transfer.StateFile;
 import io.statebackend.incremental.transfer.TransferThreadPool;
 
@@ -13,6 +15,7 @@ import org.apache.flink.runtime.state.AbstractKeyedStateBackendBuilder;
 import org.apache.flink.runtime.state.AbstractStateBackend;
 import org.apache.flink.runtime.state.BackendBuildingException;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
+import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.InternalKeyContextImpl;
 import org.apache.flink.runtime.state.KeyGroupsStateHandle;
 import org.apache.flink.runtime.state.KeyedStateHandle;
@@ -203,6 +206,33 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
             return;
         }
 
+        if (allOfType(handles, IncrementalRemoteKeyedStateHandle.class)) {
+            List<IncrementalRemoteKeyedStateHandle> incremental = new ArrayList<>(handles.size());
+            for (KeyedStateHandle handle : handles) {
+                incremental.add((IncrementalRemoteKeyedStateHandle) handle);
+            }
+            RocksDBIncrementalRestoreOperation.Result result =
+                    new RocksDBIncrementalRestoreOperation<>(
+                                    keyGroupRange,
+                                    numberOfKeyGroups,
+                                    keyGroupPrefixBytes,
+                                    userCodeClassLoader,
+                                    incremental,
+                                    keySerializerProvider,
+                                    instanceDirectory,
+                                    dbDirectory,
+                                    this::openInstance,
+                                    new RocksDBStateDownloader(transferPool.executor()),
+                                    cancelStreamRegistry,
+                                    registeredStates,
+                                    heapQueues)
+                            .restore();
+            restored.instance = result.getInstance();
+            restored.checkpointId = result.getRestoredCheckpointId();
+            restored.sstFiles = result.getRestoredSstFiles();
+            return;
+        }
+
         Set<String> types = new TreeSet<>();
         for (KeyedStateHandle handle : handles) {
             types.add(handle.getClass().getName());
@@ -210,8 +240,9 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         throw new BackendBuildingException(
                 "Cannot restore from state handles of type "
                         + types
-                        + ": this version restores Flink's canonical key-group format"
-                        + " (KeyGroupsStateHandle) only.");
+                        + ": this backend restores its own incremental snapshots"
+                        + " (IncrementalRemoteKeyedStateHandle) and Flink's canonical key-group"
+                        + " format (KeyGroupsStateHandle), one kind at a time.");
     }
 
     private static boolean allOfType(List<KeyedStateHandle> handles, Class<?> type) {

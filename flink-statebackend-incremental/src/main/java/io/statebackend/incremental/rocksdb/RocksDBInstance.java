@@ -29,8 +29,8 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One open RocksDB database with every native object it depends on, closed together and in
- * order: column family handles, the database, then the options the handles were created with.
+ * One open RocksDB database with every native object it depends on, closed together and in order:
+ * column family handles, the database, then the options the handles were created with.
  *
  * <p>Instances are created by {@link #open} only; a failure while opening closes what was already
  * created.
@@ -103,8 +103,8 @@ public final class RocksDBInstance implements AutoCloseable {
     }
 
     /**
-     * Opens (or creates) the database at {@code path} with the given non-default column
-     * families. The returned handles are in the order of {@code columnFamilyNames}.
+     * Opens (or creates) the database at {@code path} with the given non-default column families.
+     * The returned handles are in the order of {@code columnFamilyNames}.
      */
     public static RocksDBInstance open(
             File path,
@@ -131,7 +131,8 @@ public final class RocksDBInstance implements AutoCloseable {
         }
         List<ColumnFamilyDescriptor> descriptors = new ArrayList<>(columnFamilyNames.size() + 1);
         descriptors.add(
-                new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, newColumnFamilyOptions()));
+                new ColumnFamilyDescriptor(
+                        RocksDB.DEFAULT_COLUMN_FAMILY, newColumnFamilyOptions()));
         for (byte[] name : columnFamilyNames) {
             descriptors.add(new ColumnFamilyDescriptor(name, newColumnFamilyOptions()));
         }
@@ -166,6 +167,18 @@ public final class RocksDBInstance implements AutoCloseable {
         } catch (RocksDBException e) {
             throw new IOException("Could not create column family '" + name + "' in " + path, e);
         }
+    }
+
+    /** Drops a column family of this instance and closes its handle. */
+    public void dropColumnFamily(ColumnFamilyHandle handle) throws IOException {
+        checkOpen();
+        try {
+            db.dropColumnFamily(handle);
+        } catch (RocksDBException e) {
+            throw new IOException("Could not drop a column family in " + path, e);
+        }
+        columnFamilyHandles.remove(handle);
+        handle.close();
     }
 
     public RocksDB getDb() {
