@@ -225,7 +225,8 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                                     new RocksDBStateDownloader(transferPool.executor()),
                                     cancelStreamRegistry,
                                     registeredStates,
-                                    heapQueues)
+                                    heapQueues,
+                                    settings.getWriteBatchSize())
                             .restore();
             restored.instance = result.getInstance();
             restored.checkpointId = result.getRestoredCheckpointId();

@@ -6,12 +6,13 @@ import io.statebackend.incremental.snapshot.IncrementalSnapshotMetaData;
 import io.statebackend.incremental.transfer.RocksDBStateDownloader;
 import io.statebackend.incremental.transfer.StateFile;
 
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.core.fs.FSDataInputStream;
 import org.apache.flink.core.memory.DataInputViewStreamWrapper;
-import org.apache.flink.runtime.state.BackendBuildingException;
+import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
 import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.KeyGroupRange;
@@ -26,7 +27,9 @@ import org.apache.flink.util.Preconditions;
 import org.apache.flink.util.StateMigrationException;
 
 import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
 
 import javax.annotation.Nullable;
 
@@ -35,6 +38,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -48,6 +52,10 @@ import java.util.UUID;
  * IncrementalRemoteKeyedStateHandle}s): downloads the files into a fresh directory, verifying each
  * against the checksums of the snapshot's meta data, moves that directory into place and opens it
  * with one column family per state.
+ *
+ * <p>When the key-group range changed (rescaling), the snapshot overlapping most with the new range
+ * is restored that way and clipped to the range by key-group prefix; the in-range entries of the
+ * other snapshots are copied in from temporary databases, which are dropped afterwards.
  */
 public final class RocksDBIncrementalRestoreOperation<K> {
 
@@ -105,6 +113,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
     private final CloseableRegistry cancelStreamRegistry;
     private final Map<String, RegisteredRocksDBState> registeredStates;
     @Nullable private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> heapQueues;
+    private final long writeBatchSize;
 
     private boolean keySerializerChecked;
 
@@ -112,6 +121,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
      * @param instanceDirectory the backend's directory, for temporary directories
      * @param dbDirectory where the restored database goes; must not exist yet
      * @param heapQueues the heap timer queues, if timers are configured to live on the heap
+     * @param writeBatchSize bytes of entries copied per write when rescaling; 0 for no limit
      */
     public RocksDBIncrementalRestoreOperation(
             KeyGroupRange keyGroupRange,
@@ -126,7 +136,8 @@ public final class RocksDBIncrementalRestoreOperation<K> {
             RocksDBStateDownloader downloader,
             CloseableRegistry cancelStreamRegistry,
             Map<String, RegisteredRocksDBState> registeredStates,
-            @Nullable Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> heapQueues) {
+            @Nullable Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> heapQueues,
+            long writeBatchSize) {
         Preconditions.checkArgument(!stateHandles.isEmpty(), "Nothing to restore.");
         this.keyGroupRange = keyGroupRange;
         this.numberOfKeyGroups = numberOfKeyGroups;
@@ -141,6 +152,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
         this.cancelStreamRegistry = cancelStreamRegistry;
         this.registeredStates = registeredStates;
         this.heapQueues = heapQueues;
+        this.writeBatchSize = writeBatchSize;
     }
 
     public Result restore() throws Exception {
@@ -148,20 +160,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
                 && stateHandles.get(0).getKeyGroupRange().equals(keyGroupRange)) {
             return restoreWithoutRescaling(stateHandles.get(0));
         }
-        List<KeyGroupRange> ranges = new ArrayList<>();
-        for (IncrementalRemoteKeyedStateHandle handle : stateHandles) {
-            ranges.add(handle.getKeyGroupRange());
-        }
-        throw new BackendBuildingException(
-                "Rescaling from incremental checkpoints is not yet supported: the backend for key"
-                        + " groups "
-                        + keyGroupRange
-                        + " was asked to restore from "
-                        + stateHandles.size()
-                        + " incremental snapshot(s) of key groups "
-                        + ranges
-                        + ". Restore from a savepoint in canonical format to change the"
-                        + " parallelism.");
+        return restoreWithRescaling();
     }
 
     private Result restoreWithoutRescaling(IncrementalRemoteKeyedStateHandle handle)
@@ -197,6 +196,193 @@ public final class RocksDBIncrementalRestoreOperation<K> {
                 instance, handle.getCheckpointId(), Collections.unmodifiableMap(sstFiles));
     }
 
+    /**
+     * Restores from snapshots of other key-group ranges: the snapshot that overlaps most with the
+     * new range becomes the database, clipped to the range; the entries of the others that lie in
+     * the range are copied in from temporary databases.
+     */
+    private Result restoreWithRescaling() throws Exception {
+        // read every meta data and check every name before downloading anything
+        final List<IncrementalSnapshotMetaData> metaData = new ArrayList<>(stateHandles.size());
+        final List<List<StateFile>> files = new ArrayList<>(stateHandles.size());
+        int base = 0;
+        int baseOverlap = -1;
+        for (int i = 0; i < stateHandles.size(); i++) {
+            IncrementalRemoteKeyedStateHandle handle = stateHandles.get(i);
+            metaData.add(readMetaData(handle));
+            files.add(filesOf(handle, metaData.get(i)));
+            int overlap =
+                    handle.getKeyGroupRange().getIntersection(keyGroupRange).getNumberOfKeyGroups();
+            if (overlap > baseOverlap) {
+                base = i;
+                baseOverlap = overlap;
+            }
+        }
+
+        final IncrementalRemoteKeyedStateHandle baseHandle = stateHandles.get(base);
+        final Path downloadDirectory = newTemporaryDirectory("restore");
+        downloader.download(
+                baseHandle.getCheckpointId(),
+                files.get(base),
+                downloadDirectory,
+                cancelStreamRegistry);
+        try {
+            Files.move(downloadDirectory, dbDirectory.toPath());
+        } catch (IOException e) {
+            FileUtils.deleteDirectoryQuietly(downloadDirectory.toFile());
+            throw new IOException(
+                    "Could not move the files of checkpoint "
+                            + baseHandle.getCheckpointId()
+                            + " into "
+                            + dbDirectory,
+                    e);
+        }
+        final RocksDBInstance instance =
+                openAndRegister(dbDirectory, metaData.get(base).getStateMetaInfoSnapshots());
+        try {
+            clipToKeyGroupRange(instance, baseHandle.getKeyGroupRange());
+            for (int i = 0; i < stateHandles.size(); i++) {
+                if (i != base) {
+                    copyInRange(instance, stateHandles.get(i), metaData.get(i), files.get(i));
+                }
+            }
+        } catch (Throwable t) {
+            instance.close();
+            throw t;
+        }
+        // the files are not those of one checkpoint any more: nothing to reuse
+        return new Result(instance, -1L, Collections.emptyMap());
+    }
+
+    /** Deletes the entries of key groups outside the backend's range from every column family. */
+    private void clipToKeyGroupRange(RocksDBInstance instance, KeyGroupRange snapshotRange)
+            throws RocksDBException {
+        final boolean clipBelow =
+                snapshotRange.getStartKeyGroup() < keyGroupRange.getStartKeyGroup();
+        final boolean clipAbove = snapshotRange.getEndKeyGroup() > keyGroupRange.getEndKeyGroup();
+        if (!clipBelow && !clipAbove) {
+            return;
+        }
+        final byte[] lowest = new byte[keyGroupPrefixBytes];
+        final byte[] start = keyGroupPrefix(keyGroupRange.getStartKeyGroup());
+        final byte[] afterEnd = keyGroupPrefix(keyGroupRange.getEndKeyGroup() + 1);
+        // key groups are below 2^15, so a prefix of 0xFF bytes sorts after every key
+        final byte[] beyondAll = new byte[keyGroupPrefixBytes];
+        Arrays.fill(beyondAll, (byte) 0xFF);
+        for (RegisteredRocksDBState state : registeredStates.values()) {
+            if (clipBelow) {
+                instance.getDb().deleteRange(state.getColumnFamily(), lowest, start);
+            }
+            if (clipAbove) {
+                instance.getDb().deleteRange(state.getColumnFamily(), afterEnd, beyondAll);
+            }
+        }
+    }
+
+    /** Copies the entries of one snapshot that lie in the backend's key-group range. */
+    private void copyInRange(
+            RocksDBInstance target,
+            IncrementalRemoteKeyedStateHandle handle,
+            IncrementalSnapshotMetaData metaData,
+            List<StateFile> files)
+            throws Exception {
+        final Path temporary = newTemporaryDirectory("rescale");
+        downloader.download(handle.getCheckpointId(), files, temporary, cancelStreamRegistry);
+        try {
+            final List<StateMetaInfoSnapshot> metaInfos = metaData.getStateMetaInfoSnapshots();
+            final List<String> names = new ArrayList<>(metaInfos.size());
+            for (StateMetaInfoSnapshot metaInfo : metaInfos) {
+                names.add(metaInfo.getName());
+            }
+            final List<ColumnFamilyHandle> sources = new ArrayList<>(names.size());
+            try (RocksDBInstance source =
+                            opener.open(temporary.toFile(), RocksDBInstance.names(names), sources);
+                    WriteBatch batch = new WriteBatch()) {
+                for (int i = 0; i < metaInfos.size(); i++) {
+                    EntrySink sink = sinkFor(target, metaInfos.get(i));
+                    try (RocksIterator iterator =
+                            source.getDb().newIterator(sources.get(i), source.getReadOptions())) {
+                        for (seekToRange(iterator); inRange(iterator); iterator.next()) {
+                            sink.add(iterator.key(), iterator.value(), batch);
+                            if (writeBatchSize > 0 && batch.getDataSize() >= writeBatchSize) {
+                                write(target, batch);
+                            }
+                        }
+                    }
+                    write(target, batch);
+                }
+            }
+        } finally {
+            FileUtils.deleteDirectoryQuietly(temporary.toFile());
+        }
+    }
+
+    /** Where the entries of one state of another snapshot go. */
+    private interface EntrySink {
+        void add(byte[] key, byte[] value, WriteBatch batch) throws Exception;
+    }
+
+    private EntrySink sinkFor(RocksDBInstance target, StateMetaInfoSnapshot snapshot)
+            throws Exception {
+        if (snapshot.getBackendStateType() == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE
+                && heapQueues != null) {
+            HeapTimerRestore.TimerSink timers =
+                    HeapTimerRestore.sinkFor(
+                            heapQueues,
+                            new RegisteredPriorityQueueStateBackendMetaInfo<>(snapshot),
+                            keyGroupRange,
+                            numberOfKeyGroups,
+                            keyGroupPrefixBytes);
+            return (key, value, batch) -> timers.add(key);
+        }
+        RegisteredRocksDBState state = registeredStates.get(snapshot.getName());
+        if (state == null) {
+            ColumnFamilyHandle columnFamily = target.createColumnFamily(snapshot.getName());
+            register(target, snapshot, columnFamily);
+            state = registeredStates.get(snapshot.getName());
+        } else if ((state.getMetaInfo() instanceof RegisteredPriorityQueueStateBackendMetaInfo)
+                != (snapshot.getBackendStateType()
+                        == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE)) {
+            throw new StateMigrationException(
+                    "State '"
+                            + snapshot.getName()
+                            + "' is of type "
+                            + snapshot.getBackendStateType()
+                            + " in one snapshot and of another type in another.");
+        }
+        final ColumnFamilyHandle columnFamily = state.getColumnFamily();
+        return (key, value, batch) -> batch.put(columnFamily, key, value);
+    }
+
+    private static void write(RocksDBInstance target, WriteBatch batch) throws RocksDBException {
+        if (batch.count() > 0) {
+            target.getDb().write(target.getWriteOptions(), batch);
+            batch.clear();
+        }
+    }
+
+    private void seekToRange(RocksIterator iterator) {
+        iterator.seek(keyGroupPrefix(keyGroupRange.getStartKeyGroup()));
+    }
+
+    private boolean inRange(RocksIterator iterator) {
+        return iterator.isValid() && keyGroupOf(iterator.key()) <= keyGroupRange.getEndKeyGroup();
+    }
+
+    private byte[] keyGroupPrefix(int keyGroup) {
+        byte[] prefix = new byte[keyGroupPrefixBytes];
+        CompositeKeySerializationUtils.serializeKeyGroup(keyGroup, prefix);
+        return prefix;
+    }
+
+    private int keyGroupOf(byte[] key) {
+        int keyGroup = 0;
+        for (int i = 0; i < keyGroupPrefixBytes; i++) {
+            keyGroup = (keyGroup << 8) | (key[i] & 0xFF);
+        }
+        return keyGroup;
+    }
+
     // ------------------------------------------------------------------------
     //  meta data and files
     // ------------------------------------------------------------------------
@@ -228,6 +414,8 @@ public final class RocksDBIncrementalRestoreOperation<K> {
         }
 
         if (!keySerializerChecked) {
+            final TypeSerializer<K> currentSerializer =
+                    keySerializerProvider.currentSchemaSerializer();
             // this also reconfigures the key serializer, where that is required and possible
             TypeSerializerSchemaCompatibility<K> compatibility =
                     keySerializerProvider.setPreviousSerializerSnapshotForRestoredState(
@@ -235,7 +423,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
             if (compatibility.isCompatibleAfterMigration() || compatibility.isIncompatible()) {
                 throw new StateMigrationException(
                         "The new key serializer ("
-                                + keySerializerProvider.currentSchemaSerializer()
+                                + currentSerializer
                                 + ") must be compatible with the previous key serializer ("
                                 + keySerializerProvider.previousSchemaSerializer()
                                 + ").");
@@ -373,7 +561,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
                         keyGroupPrefixBytes);
         try (RocksIterator iterator =
                 instance.getDb().newIterator(columnFamily, instance.getReadOptions())) {
-            for (iterator.seekToFirst(); iterator.isValid(); iterator.next()) {
+            for (seekToRange(iterator); inRange(iterator); iterator.next()) {
                 sink.add(iterator.key());
             }
         }

@@ -4,12 +4,14 @@ import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
 import io.statebackend.incremental.testutils.IncrementalTestHarness;
 import io.statebackend.incremental.testutils.TestStreamFactories;
 
-import org.apache.flink.runtime.state.BackendBuildingException;
 import org.apache.flink.runtime.state.CheckpointStreamFactory;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
 import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.PlaceholderStreamStateHandle;
+import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 
 import org.junit.jupiter.api.AfterEach;
@@ -24,6 +26,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import static io.statebackend.incremental.testutils.IncrementalTestHarness.get;
 import static io.statebackend.incremental.testutils.IncrementalTestHarness.writeAndFlush;
@@ -168,17 +174,92 @@ class RocksDBIncrementalRestoreOperationTest {
     }
 
     @Test
-    void rescalingIsRefusedClearly() throws Exception {
-        IncrementalRemoteKeyedStateHandle handle = checkpointOfFreshBackend(15);
-        assertThatThrownBy(
-                        () ->
-                                harness.createBackend(
-                                        new KeyGroupRange(0, 63),
-                                        Collections.singletonList(handle)))
-                .isInstanceOf(BackendBuildingException.class)
-                .hasMessageContaining(
-                        "Rescaling from incremental checkpoints is not yet supported");
-        assertThat(TestStreamFactories.filesBelow(local)).isEmpty();
+    void scaleUpClipsToTheNewRange() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = harness.createBackend();
+        writeAndFlush(backend, 0, 2000, "a");
+        writeAndFlush(backend, 1000, 2000, "b");
+        IncrementalRemoteKeyedStateHandle handle = harness.checkpoint(backend, 1, factory);
+        harness.register(handle);
+        harness.dispose(backend);
+
+        KeyGroupRange lower = new KeyGroupRange(0, 40);
+        KeyGroupRange upper = new KeyGroupRange(41, IncrementalTestHarness.MAX_PARALLELISM - 1);
+        for (KeyGroupRange range : List.of(lower, upper)) {
+            IncrementalRocksDBKeyedStateBackend<Integer> restored =
+                    harness.createBackend(range, Collections.singletonList(handle));
+            assertThat(keys(restored)).isEqualTo(keysIn(range, 0, 3000));
+            for (int key : keysIn(range, 0, 3000)) {
+                assertThat(get(restored, key)).isEqualTo((key < 1000 ? "a-" : "b-") + key);
+            }
+            // a rescaled backend has nothing to reuse: its first checkpoint uploads everything
+            IncrementalRemoteKeyedStateHandle next = harness.checkpoint(restored, 2, factory);
+            assertThat(next.getSharedState())
+                    .noneMatch(h -> h.getHandle() instanceof PlaceholderStreamStateHandle);
+            assertThat(restored.getInstanceDirectory().list()).containsExactly("db");
+        }
+    }
+
+    @Test
+    void scaleDownMergesSnapshots() throws Exception {
+        List<KeyGroupRange> ranges =
+                List.of(
+                        new KeyGroupRange(0, 30),
+                        new KeyGroupRange(31, 90),
+                        new KeyGroupRange(91, IncrementalTestHarness.MAX_PARALLELISM - 1));
+        List<KeyedStateHandle> handles = new ArrayList<>();
+        long checkpointId = 1;
+        for (KeyGroupRange range : ranges) {
+            IncrementalRocksDBKeyedStateBackend<Integer> backend =
+                    harness.createBackend(range, Collections.emptyList());
+            for (int key : keysIn(range, 0, 3000)) {
+                IncrementalTestHarness.put(backend, key, "v-" + key);
+            }
+            backend.flush();
+            IncrementalRemoteKeyedStateHandle handle =
+                    harness.checkpoint(backend, checkpointId++, factory);
+            harness.register(handle);
+            handles.add(handle);
+            harness.dispose(backend);
+        }
+
+        // two backends from three snapshots, each overlapping two of them
+        KeyGroupRange first = new KeyGroupRange(0, 60);
+        KeyGroupRange second = new KeyGroupRange(61, IncrementalTestHarness.MAX_PARALLELISM - 1);
+        for (KeyGroupRange range : List.of(first, second)) {
+            List<KeyedStateHandle> overlapping = new ArrayList<>();
+            for (KeyedStateHandle handle : handles) {
+                if (handle.getKeyGroupRange().getIntersection(range).getNumberOfKeyGroups() > 0) {
+                    overlapping.add(handle);
+                }
+            }
+            assertThat(overlapping).hasSize(2);
+            IncrementalRocksDBKeyedStateBackend<Integer> restored =
+                    harness.createBackend(range, overlapping);
+            assertThat(keys(restored)).isEqualTo(keysIn(range, 0, 3000));
+            for (int key : keysIn(range, 0, 3000)) {
+                assertThat(get(restored, key)).isEqualTo("v-" + key);
+            }
+            assertThat(restored.getInstanceDirectory().list()).containsExactly("db");
+        }
+    }
+
+    private static Set<Integer> keysIn(KeyGroupRange range, int from, int to) {
+        Set<Integer> keys = new TreeSet<>();
+        for (int key = from; key < to; key++) {
+            if (range.contains(
+                    KeyGroupRangeAssignment.assignToKeyGroup(
+                            key, IncrementalTestHarness.MAX_PARALLELISM))) {
+                keys.add(key);
+            }
+        }
+        return keys;
+    }
+
+    private static Set<Integer> keys(IncrementalRocksDBKeyedStateBackend<Integer> backend) {
+        try (Stream<Integer> keys =
+                backend.getKeys(IncrementalTestHarness.STATE.getName(), VoidNamespace.INSTANCE)) {
+            return keys.collect(Collectors.toCollection(TreeSet::new));
+        }
     }
 
     private IncrementalRemoteKeyedStateHandle checkpointOfFreshBackend(long checkpointId)
