@@ -6,11 +6,15 @@ import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
 import io.statebackend.incremental.snapshot.CheckpointType;
 import io.statebackend.incremental.snapshot.RocksDBFullSnapshotResources;
 import io.statebackend.incremental.snapshot.RocksDBFullSnapshotStrategy;
+import io.statebackend.incremental.snapshot.RocksDBIncrementalSnapshotOperation;
 import io.statebackend.incremental.state.AbstractRocksDBState;
 import io.statebackend.incremental.state.RocksDBStateContext;
 import io.statebackend.incremental.state.RocksDBStateKeysIterator;
 import io.statebackend.incremental.state.RocksDBStates;
 import io.statebackend.incremental.timers.RocksDBPriorityQueueFactory;
+import io.statebackend.incremental.transfer.RocksDBStateUploader;
+import io.statebackend.incremental.transfer.StateFile;
+import io.statebackend.incremental.transfer.TransferThreadPool;
 
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.state.State;
@@ -50,6 +54,7 @@ import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapp
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueStateSnapshot;
 import org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
+import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.FlinkRuntimeException;
 import org.apache.flink.util.IOUtils;
 import org.apache.flink.util.Preconditions;
@@ -68,6 +73,7 @@ import org.slf4j.LoggerFactory;
 import javax.annotation.Nonnull;
 import javax.annotation.Nullable;
 
+import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -78,6 +84,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.Spliterator;
 import java.util.Spliterators;
+import java.util.UUID;
 import java.util.concurrent.RunnableFuture;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
@@ -94,6 +101,16 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
 
     private final RocksDBInstance instance;
     private final RocksDB db;
+
+    /** Holds the database directory and, while they exist, local checkpoint directories. */
+    private final File instanceDirectory;
+
+    /** Moves files to and from checkpoint storage; closed with the backend. */
+    private final TransferThreadPool transferPool;
+
+    /** Identifies this backend instance in its incremental snapshots; new for every instance. */
+    private final UUID backendUID = UUID.randomUUID();
+
     @Nullable private final OpaqueMemoryResource<RocksDBMemoryResources> memory;
     private final IncrementalRocksDBSettings settings;
     private final LocalRecoveryConfig localRecoveryConfig;
@@ -115,7 +132,13 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     private final SnapshotStrategyRunner<KeyedStateHandle, FullSnapshotResources<K>>
             fullSnapshotRunner;
 
-    private boolean loggedIncrementalFallback;
+    private final RocksDBIncrementalSnapshotOperation<K> incrementalSnapshotOperation;
+
+    private final SnapshotStrategyRunner<
+                    KeyedStateHandle,
+                    RocksDBIncrementalSnapshotOperation.IncrementalSnapshotResources>
+            incrementalSnapshotRunner;
+
     private boolean disposed;
 
     IncrementalRocksDBKeyedStateBackend(
@@ -129,12 +152,16 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             StreamCompressionDecorator keyGroupCompressionDecorator,
             InternalKeyContext<K> keyContext,
             RocksDBInstance instance,
+            File instanceDirectory,
+            TransferThreadPool transferPool,
             @Nullable OpaqueMemoryResource<RocksDBMemoryResources> memory,
             IncrementalRocksDBSettings settings,
             LocalRecoveryConfig localRecoveryConfig,
             LinkedHashMap<String, RegisteredRocksDBState> registeredStates,
             @Nullable Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> restoredHeapQueues,
-            int keyGroupPrefixBytes) {
+            int keyGroupPrefixBytes,
+            long restoredCheckpointId,
+            Map<String, StateFile> restoredSstFiles) {
         super(
                 kvStateRegistry,
                 keySerializer,
@@ -147,6 +174,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                 keyContext);
         this.instance = instance;
         this.db = instance.getDb();
+        this.instanceDirectory = instanceDirectory;
+        this.transferPool = transferPool;
         this.memory = memory;
         this.settings = settings;
         this.localRecoveryConfig = localRecoveryConfig;
@@ -180,6 +209,24 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                         "Incremental RocksDB full snapshot",
                         new RocksDBFullSnapshotStrategy<>(
                                 this::captureFullSnapshotResources, localRecoveryConfig),
+                        cancelStreamRegistry,
+                        SnapshotExecutionType.ASYNCHRONOUS);
+        this.incrementalSnapshotOperation =
+                new RocksDBIncrementalSnapshotOperation<>(
+                        db,
+                        dbResourceGuard,
+                        registeredStates,
+                        getKeySerializer(),
+                        keyGroupRange,
+                        backendUID,
+                        instanceDirectory,
+                        new RocksDBStateUploader(transferPool.executor()),
+                        restoredCheckpointId,
+                        restoredSstFiles);
+        this.incrementalSnapshotRunner =
+                new SnapshotStrategyRunner<>(
+                        "Incremental RocksDB incremental snapshot",
+                        incrementalSnapshotOperation,
                         cancelStreamRegistry,
                         SnapshotExecutionType.ASYNCHRONOUS);
     }
@@ -572,12 +619,12 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             throws Exception {
         CheckpointType type =
                 CheckpointType.decide(checkpointOptions, settings.isIncrementalCheckpoints());
-        if (type == CheckpointType.INCREMENTAL && !loggedIncrementalFallback) {
-            loggedIncrementalFallback = true;
-            LOG.info(
-                    "Incremental checkpoints are not yet available in this version; checkpoints"
-                            + " are written in the canonical full format.");
+        if (settings.isIncrementalCheckpoints()
+                && (type == CheckpointType.INCREMENTAL || type == CheckpointType.FULL)) {
+            return incrementalSnapshotRunner.snapshot(
+                    checkpointId, timestamp, streamFactory, checkpointOptions);
         }
+        // checkpoints with incremental checkpoints off, and savepoints: the canonical format
         return fullSnapshotRunner.snapshot(
                 checkpointId, timestamp, streamFactory, checkpointOptions);
     }
@@ -630,10 +677,19 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     }
 
     @Override
-    public void notifyCheckpointComplete(long checkpointId) {}
+    public void notifyCheckpointComplete(long checkpointId) {
+        incrementalSnapshotOperation.notifyCheckpointComplete(checkpointId);
+    }
 
     @Override
-    public void notifyCheckpointAborted(long checkpointId) {}
+    public void notifyCheckpointAborted(long checkpointId) {
+        incrementalSnapshotOperation.notifyCheckpointAborted(checkpointId);
+    }
+
+    @Override
+    public void notifyCheckpointSubsumed(long checkpointId) {
+        incrementalSnapshotOperation.notifyCheckpointSubsumed(checkpointId);
+    }
 
     @Override
     public boolean isSafeToReuseKVState() {
@@ -652,16 +708,34 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         disposed = true;
         // cancels running snapshots, whose streams are registered there
         super.dispose();
-        // waits until snapshots that still read the database have released it
+        // waits until snapshots that still read the database or its checkpoints have released it
         dbResourceGuard.close();
+        // no snapshot runs any more: stop the transfer threads
+        transferPool.close();
         createdStates.clear();
         registeredStates.clear();
-        instance.closeAndDelete();
+        instance.close();
+        FileUtils.deleteDirectoryQuietly(instanceDirectory);
         IOUtils.closeQuietly(memory);
     }
 
     public boolean isDisposed() {
         return disposed;
+    }
+
+    /** The identifier this backend writes into its incremental snapshots. */
+    public UUID getBackendUID() {
+        return backendUID;
+    }
+
+    /** The directory of this backend's database and local checkpoints. */
+    public File getInstanceDirectory() {
+        return instanceDirectory;
+    }
+
+    /** The incremental snapshot operation, for tests that look at what it may reuse. */
+    public RocksDBIncrementalSnapshotOperation<K> getIncrementalSnapshotOperation() {
+        return incrementalSnapshotOperation;
     }
 
     /** Names of the registered states, for tests. */
@@ -681,6 +755,6 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
 
     @Override
     public String toString() {
-        return "IncrementalRocksDBKeyedStateBackend{path=" + instance.getPath() + '}';
+        return "IncrementalRocksDBKeyedStateBackend{path=" + instanceDirectory + '}';
     }
 }

@@ -2,9 +2,13 @@ package io.statebackend.incremental;
 
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
 import io.statebackend.incremental.restore.RocksDBFullRestoreOperation;
+import io.statebackend.incremental.restore.RocksDBIncrementalRestoreOperation;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
+import io.statebackend.incremental.transfer.RocksDBStateDownloader;
+import io.statebackend.incremental.transfer.StateFile;
+import io.statebackend.incremental.transfer.TransferThreadPool;
 
 import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.runtime.memory.OpaqueMemoryResource;
@@ -12,6 +16,7 @@ import org.apache.flink.runtime.state.AbstractKeyedStateBackendBuilder;
 import org.apache.flink.runtime.state.AbstractStateBackend;
 import org.apache.flink.runtime.state.BackendBuildingException;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
+import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.InternalKeyContextImpl;
 import org.apache.flink.runtime.state.KeyGroupsStateHandle;
 import org.apache.flink.runtime.state.KeyedStateHandle;
@@ -19,25 +24,39 @@ import org.apache.flink.runtime.state.LocalRecoveryConfig;
 import org.apache.flink.runtime.state.StateBackend.KeyedStateBackendParameters;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig;
+import org.apache.flink.util.FileUtils;
+import org.apache.flink.util.IOUtils;
+
+import org.rocksdb.ColumnFamilyHandle;
 
 import javax.annotation.Nullable;
 
 import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * Opens the RocksDB instance of one keyed backend and restores its state. On failure everything
- * opened so far is closed and the instance directory deleted.
+ * Opens the RocksDB instance of one keyed backend and restores its state. The instance directory
+ * holds the live database in {@code db/} and, while they exist, local checkpoints and downloads. On
+ * failure everything opened so far is closed and the instance directory deleted.
  */
 final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         extends AbstractKeyedStateBackendBuilder<K> {
 
     private final KeyedStateBackendParameters<K> parameters;
     private final IncrementalRocksDBSettings settings;
-    private final File instanceBasePath;
+
+    /** Sub-directory of the instance directory that holds the live database. */
+    static final String DB_DIRECTORY = "db";
+
+    private final File instanceDirectory;
     @Nullable private final OpaqueMemoryResource<RocksDBMemoryResources> memory;
     private final LocalRecoveryConfig localRecoveryConfig;
     private LatencyTrackingStateConfig latencyTrackingConfig;
@@ -45,7 +64,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
     IncrementalRocksDBKeyedStateBackendBuilder(
             KeyedStateBackendParameters<K> parameters,
             IncrementalRocksDBSettings settings,
-            File instanceBasePath,
+            File instanceDirectory,
             @Nullable OpaqueMemoryResource<RocksDBMemoryResources> memory,
             LocalRecoveryConfig localRecoveryConfig) {
         super(
@@ -63,7 +82,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                 parameters.getCancelStreamRegistry());
         this.parameters = parameters;
         this.settings = settings;
-        this.instanceBasePath = instanceBasePath;
+        this.instanceDirectory = instanceDirectory;
         this.memory = memory;
         this.localRecoveryConfig = localRecoveryConfig;
         this.latencyTrackingConfig = LatencyTrackingStateConfig.disabled();
@@ -87,16 +106,15 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                         ? new LinkedHashMap<>()
                         : null;
 
-        RocksDBInstance instance = null;
+        final TransferThreadPool transferPool =
+                new TransferThreadPool(settings.getTransferThreads());
+        final Restored restored = new Restored();
+        // the task closes the registry it gave us once restore is done: snapshots and the
+        // backend's life need their own, closed when the backend is
+        final CloseableRegistry cancelStreamRegistryForBackend = new CloseableRegistry();
         try {
-            instance =
-                    RocksDBInstance.open(
-                            instanceBasePath,
-                            memory == null ? null : memory.getResourceHandle(),
-                            settings.getMaxManifestFileSize(),
-                            Collections.emptyList(),
-                            new ArrayList<>());
-            restore(instance, registeredStates, heapQueues, keyGroupPrefixBytes);
+            Files.createDirectories(instanceDirectory.toPath());
+            restore(restored, transferPool, registeredStates, heapQueues, keyGroupPrefixBytes);
             return new IncrementalRocksDBKeyedStateBackend<>(
                     kvStateRegistry,
                     keySerializerProvider.currentSchemaSerializer(),
@@ -104,23 +122,29 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                     executionConfig,
                     ttlTimeProvider,
                     latencyTrackingConfig,
-                    // the task closes its registry once the backend is built; snapshots of
-                    // the backend's lifetime are cancelled through a registry of its own
-                    new CloseableRegistry(),
+                    cancelStreamRegistryForBackend,
                     keyGroupCompressionDecorator,
                     new InternalKeyContextImpl<>(keyGroupRange, numberOfKeyGroups),
-                    instance,
+                    restored.instance,
+                    instanceDirectory,
+                    transferPool,
                     memory,
                     settings,
                     localRecoveryConfig,
                     registeredStates,
                     heapQueues,
-                    keyGroupPrefixBytes);
+                    keyGroupPrefixBytes,
+                    restored.checkpointId,
+                    restored.sstFiles);
         } catch (Throwable t) {
-            if (instance != null) {
-                instance.closeAndDelete();
-            } else {
-                org.apache.flink.util.FileUtils.deleteDirectoryQuietly(instanceBasePath);
+            if (restored.instance != null) {
+                restored.instance.close();
+            }
+            transferPool.close();
+            IOUtils.closeQuietly(cancelStreamRegistryForBackend);
+            FileUtils.deleteDirectoryQuietly(instanceDirectory);
+            if (t instanceof BackendBuildingException) {
+                throw (BackendBuildingException) t;
             }
             throw new BackendBuildingException(
                     "Could not build the keyed state backend of operator "
@@ -131,35 +155,109 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         }
     }
 
+    /** What restoring produced: the open instance and the files later checkpoints may reuse. */
+    private static final class Restored {
+        @Nullable RocksDBInstance instance;
+        long checkpointId = -1L;
+        Map<String, StateFile> sstFiles = Collections.emptyMap();
+    }
+
+    private RocksDBInstance openInstance(
+            File path, List<byte[]> columnFamilyNames, List<ColumnFamilyHandle> handlesOut)
+            throws IOException {
+        return RocksDBInstance.open(
+                path,
+                memory == null ? null : memory.getResourceHandle(),
+                settings.getMaxManifestFileSize(),
+                columnFamilyNames,
+                handlesOut);
+    }
+
     private void restore(
-            RocksDBInstance instance,
+            Restored restored,
+            TransferThreadPool transferPool,
             Map<String, RegisteredRocksDBState> registeredStates,
             @Nullable Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> heapQueues,
             int keyGroupPrefixBytes)
             throws Exception {
-        if (restoreStateHandles.isEmpty()) {
-            return;
-        }
+        final File dbDirectory = new File(instanceDirectory, DB_DIRECTORY);
+        final List<KeyedStateHandle> handles = new ArrayList<>(restoreStateHandles.size());
         for (KeyedStateHandle handle : restoreStateHandles) {
-            if (handle != null && !(handle instanceof KeyGroupsStateHandle)) {
-                throw new BackendBuildingException(
-                        "Cannot restore from state handle of type "
-                                + handle.getClass().getName()
-                                + ": this version restores Flink's canonical key-group format"
-                                + " only.");
+            if (handle != null) {
+                handles.add(handle);
             }
         }
-        new RocksDBFullRestoreOperation<>(
-                        keyGroupRange,
-                        numberOfKeyGroups,
-                        keyGroupPrefixBytes,
-                        userCodeClassLoader,
-                        restoreStateHandles,
-                        keySerializerProvider,
-                        instance,
-                        registeredStates,
-                        heapQueues,
-                        settings.getWriteBatchSize())
-                .restore();
+
+        if (handles.isEmpty()) {
+            restored.instance =
+                    openInstance(dbDirectory, Collections.emptyList(), new ArrayList<>());
+            return;
+        }
+
+        if (allOfType(handles, KeyGroupsStateHandle.class)) {
+            restored.instance =
+                    openInstance(dbDirectory, Collections.emptyList(), new ArrayList<>());
+            new RocksDBFullRestoreOperation<>(
+                            keyGroupRange,
+                            numberOfKeyGroups,
+                            keyGroupPrefixBytes,
+                            userCodeClassLoader,
+                            handles,
+                            keySerializerProvider,
+                            restored.instance,
+                            registeredStates,
+                            heapQueues,
+                            settings.getWriteBatchSize())
+                    .restore();
+            return;
+        }
+
+        if (allOfType(handles, IncrementalRemoteKeyedStateHandle.class)) {
+            List<IncrementalRemoteKeyedStateHandle> incremental = new ArrayList<>(handles.size());
+            for (KeyedStateHandle handle : handles) {
+                incremental.add((IncrementalRemoteKeyedStateHandle) handle);
+            }
+            RocksDBIncrementalRestoreOperation.Result result =
+                    new RocksDBIncrementalRestoreOperation<>(
+                                    keyGroupRange,
+                                    numberOfKeyGroups,
+                                    keyGroupPrefixBytes,
+                                    userCodeClassLoader,
+                                    incremental,
+                                    keySerializerProvider,
+                                    instanceDirectory,
+                                    dbDirectory,
+                                    this::openInstance,
+                                    new RocksDBStateDownloader(transferPool.executor()),
+                                    cancelStreamRegistry,
+                                    registeredStates,
+                                    heapQueues,
+                                    settings.getWriteBatchSize())
+                            .restore();
+            restored.instance = result.getInstance();
+            restored.checkpointId = result.getRestoredCheckpointId();
+            restored.sstFiles = result.getRestoredSstFiles();
+            return;
+        }
+
+        Set<String> types = new TreeSet<>();
+        for (KeyedStateHandle handle : handles) {
+            types.add(handle.getClass().getName());
+        }
+        throw new BackendBuildingException(
+                "Cannot restore from state handles of type "
+                        + types
+                        + ": this backend restores its own incremental snapshots"
+                        + " (IncrementalRemoteKeyedStateHandle) and Flink's canonical key-group"
+                        + " format (KeyGroupsStateHandle), one kind at a time.");
+    }
+
+    private static boolean allOfType(List<KeyedStateHandle> handles, Class<?> type) {
+        for (KeyedStateHandle handle : handles) {
+            if (!type.isInstance(handle)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

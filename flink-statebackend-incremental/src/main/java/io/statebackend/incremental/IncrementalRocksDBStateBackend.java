@@ -167,7 +167,8 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
     public <K> AbstractKeyedStateBackend<K> createKeyedStateBackend(
             KeyedStateBackendParameters<K> parameters) throws IOException {
         final Environment env = parameters.getEnv();
-        final File instanceBasePath = newInstanceDirectory(env, parameters.getOperatorIdentifier());
+        final File instanceDirectory =
+                newInstanceDirectory(env, parameters.getOperatorIdentifier());
         final LocalRecoveryConfig localRecoveryConfig =
                 env.getTaskStateManager().createLocalRecoveryConfig();
 
@@ -181,7 +182,7 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
         }
         try {
             return new IncrementalRocksDBKeyedStateBackendBuilder<>(
-                            parameters, settings, instanceBasePath, memory, localRecoveryConfig)
+                            parameters, settings, instanceDirectory, memory, localRecoveryConfig)
                     .setLatencyTrackingStateConfig(
                             latencyTrackingConfigBuilder
                                     .setMetricGroup(parameters.getMetricGroup())

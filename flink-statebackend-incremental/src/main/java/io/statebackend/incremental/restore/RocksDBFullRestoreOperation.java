@@ -3,17 +3,11 @@ package io.statebackend.incremental.restore;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 
-import org.apache.flink.api.common.typeutils.TypeSerializer;
-import org.apache.flink.core.memory.DataInputDeserializer;
-import org.apache.flink.runtime.state.KeyExtractorFunction;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.StateSerializerProvider;
-import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
-import org.apache.flink.runtime.state.heap.HeapPriorityQueueSet;
-import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 import org.apache.flink.runtime.state.restore.FullSnapshotRestoreOperation;
@@ -165,31 +159,14 @@ public final class RocksDBFullRestoreOperation<K> {
         return (key, value, batch) -> batch.put(columnFamily, key, value);
     }
 
-    @SuppressWarnings({"unchecked", "rawtypes"})
     private Target heapTarget(RegisteredPriorityQueueStateBackendMetaInfo<?> metaInfo) {
-        HeapPriorityQueueSnapshotRestoreWrapper wrapper = heapQueues.get(metaInfo.getName());
-        if (wrapper == null) {
-            HeapPriorityQueueSet queue =
-                    new HeapPriorityQueueSetFactory(keyGroupRange, numberOfKeyGroups, 128)
-                            .create(
-                                    metaInfo.getName(),
-                                    (TypeSerializer) metaInfo.getElementSerializer());
-            wrapper =
-                    new HeapPriorityQueueSnapshotRestoreWrapper(
-                            queue,
-                            metaInfo,
-                            KeyExtractorFunction.forKeyedObjects(),
-                            keyGroupRange,
-                            numberOfKeyGroups);
-            heapQueues.put(metaInfo.getName(), wrapper);
-        }
-        HeapPriorityQueueSet<HeapPriorityQueueElement> queue = wrapper.getPriorityQueue();
-        TypeSerializer<HeapPriorityQueueElement> serializer =
-                (TypeSerializer<HeapPriorityQueueElement>) metaInfo.getElementSerializer();
-        DataInputDeserializer in = new DataInputDeserializer();
-        return (key, value, batch) -> {
-            in.setBuffer(key, keyGroupPrefixBytes, key.length - keyGroupPrefixBytes);
-            queue.add(serializer.deserialize(in));
-        };
+        HeapTimerRestore.TimerSink sink =
+                HeapTimerRestore.sinkFor(
+                        heapQueues,
+                        metaInfo,
+                        keyGroupRange,
+                        numberOfKeyGroups,
+                        keyGroupPrefixBytes);
+        return (key, value, batch) -> sink.add(key);
     }
 }

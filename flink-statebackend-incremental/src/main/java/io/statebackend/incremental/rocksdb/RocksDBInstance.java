@@ -169,6 +169,18 @@ public final class RocksDBInstance implements AutoCloseable {
         }
     }
 
+    /** Drops a column family of this instance and closes its handle. */
+    public void dropColumnFamily(ColumnFamilyHandle handle) throws IOException {
+        checkOpen();
+        try {
+            db.dropColumnFamily(handle);
+        } catch (RocksDBException e) {
+            throw new IOException("Could not drop a column family in " + path, e);
+        }
+        columnFamilyHandles.remove(handle);
+        handle.close();
+    }
+
     public RocksDB getDb() {
         checkOpen();
         return db;

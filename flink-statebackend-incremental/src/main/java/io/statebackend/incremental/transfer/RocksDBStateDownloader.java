@@ -1,0 +1,256 @@
+package io.statebackend.incremental.transfer;
+
+import org.apache.flink.core.fs.CloseableRegistry;
+import org.apache.flink.core.fs.FSDataInputStream;
+import org.apache.flink.util.ExceptionUtils;
+import org.apache.flink.util.FileUtils;
+import org.apache.flink.util.IOUtils;
+import org.apache.flink.util.Preconditions;
+
+import javax.annotation.Nullable;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.zip.CRC32C;
+
+/**
+ * Downloads the files of a checkpoint into a new local directory in parallel, verifying each file's
+ * size and CRC32C against what the checkpoint recorded.
+ *
+ * <p>Every file name comes from a state handle, that is from outside: names are checked before
+ * anything is written, so that no file lands outside the target directory. On any failure the
+ * target directory is deleted, nothing half-downloaded stays behind.
+ */
+public final class RocksDBStateDownloader {
+
+    private static final int BUFFER_SIZE = 64 * 1024;
+
+    private final ExecutorService executor;
+
+    public RocksDBStateDownloader(ExecutorService executor) {
+        this.executor = Preconditions.checkNotNull(executor);
+    }
+
+    /**
+     * Downloads {@code files} into {@code targetDirectory}, which must not exist yet.
+     *
+     * @param checkpointId the checkpoint the files belong to, named in error messages
+     * @throws IOException naming the file and the checkpoint if a name is not a plain file name, a
+     *     file cannot be read, or its bytes differ from what the checkpoint recorded
+     */
+    public void download(
+            long checkpointId,
+            Collection<StateFile> files,
+            Path targetDirectory,
+            CloseableRegistry closeableRegistry)
+            throws Exception {
+        Set<String> names = new HashSet<>();
+        for (StateFile file : files) {
+            checkFileName(file.getName(), checkpointId);
+            if (!names.add(file.getName())) {
+                throw new IOException(
+                        "Checkpoint "
+                                + checkpointId
+                                + " lists the file '"
+                                + file.getName()
+                                + "' twice.");
+            }
+        }
+
+        Files.createDirectory(targetDirectory);
+        try {
+            downloadAll(checkpointId, files, targetDirectory, closeableRegistry);
+        } catch (Throwable t) {
+            try {
+                FileUtils.deleteDirectory(targetDirectory.toFile());
+            } catch (IOException e) {
+                t.addSuppressed(e);
+            }
+            throw t;
+        }
+    }
+
+    private void downloadAll(
+            long checkpointId,
+            Collection<StateFile> files,
+            Path targetDirectory,
+            CloseableRegistry closeableRegistry)
+            throws Exception {
+        final AtomicBoolean cancelled = new AtomicBoolean();
+        final List<Future<?>> futures = new ArrayList<>(files.size());
+        Throwable failure = null;
+        try {
+            for (StateFile file : files) {
+                futures.add(
+                        executor.submit(
+                                () -> {
+                                    downloadFile(
+                                            checkpointId,
+                                            file,
+                                            targetDirectory,
+                                            closeableRegistry,
+                                            cancelled);
+                                    return null;
+                                }));
+            }
+        } catch (RejectedExecutionException e) {
+            cancelled.set(true);
+            failure =
+                    new IOException("The transfer threads are closed; the backend is closing.", e);
+        }
+
+        boolean interrupted = false;
+        for (Future<?> future : futures) {
+            while (true) {
+                try {
+                    future.get();
+                    break;
+                } catch (ExecutionException e) {
+                    failure = firstOrSuppressed(e.getCause(), failure);
+                    break;
+                } catch (InterruptedException e) {
+                    // stop, but wait: the directory is deleted only when nothing writes to it
+                    interrupted = true;
+                    cancelled.set(true);
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+            if (failure == null) {
+                failure =
+                        new InterruptedException(
+                                "The download of checkpoint " + checkpointId + " was interrupted.");
+            }
+        }
+        if (failure != null) {
+            ExceptionUtils.rethrowException(failure);
+        }
+    }
+
+    private static void downloadFile(
+            long checkpointId,
+            StateFile file,
+            Path targetDirectory,
+            CloseableRegistry closeableRegistry,
+            AtomicBoolean cancelled)
+            throws IOException {
+        if (cancelled.get()) {
+            throw new CancellationException("Download of " + file.getName() + " skipped.");
+        }
+        final Path target = targetDirectory.resolve(file.getName());
+        final CRC32C checksum = new CRC32C();
+        long size = 0;
+        FSDataInputStream in = null;
+        OutputStream out = null;
+        try {
+            in = file.getHandle().openInputStream();
+            closeableRegistry.registerCloseable(in);
+            out =
+                    Files.newOutputStream(
+                            target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            closeableRegistry.registerCloseable(out);
+
+            final byte[] buffer = new byte[BUFFER_SIZE];
+            int read;
+            while ((read = in.read(buffer)) != -1) {
+                if (cancelled.get()) {
+                    throw new CancellationException(
+                            "Download of " + file.getName() + " stopped: another download failed.");
+                }
+                checksum.update(buffer, 0, read);
+                out.write(buffer, 0, read);
+                size += read;
+            }
+        } catch (CancellationException e) {
+            throw e;
+        } catch (Throwable t) {
+            cancelled.set(true);
+            throw new IOException(
+                    String.format(
+                            "Could not download file '%s' of checkpoint %d from %s: %s",
+                            file.getName(), checkpointId, file.getHandle(), t.getMessage()),
+                    t);
+        } finally {
+            if (out != null) {
+                closeableRegistry.unregisterCloseable(out);
+                IOUtils.closeQuietly(out);
+            }
+            if (in != null) {
+                closeableRegistry.unregisterCloseable(in);
+                IOUtils.closeQuietly(in);
+            }
+        }
+
+        if (size != file.getSize() || (int) checksum.getValue() != file.getChecksum()) {
+            cancelled.set(true);
+            throw new IOException(
+                    String.format(
+                            "File '%s' of checkpoint %d is corrupted: it has %d bytes with CRC32C"
+                                    + " %08x, but the checkpoint recorded %d bytes with CRC32C"
+                                    + " %08x (%s).",
+                            file.getName(),
+                            checkpointId,
+                            size,
+                            (int) checksum.getValue(),
+                            file.getSize(),
+                            file.getChecksum(),
+                            file.getHandle()));
+        }
+    }
+
+    /**
+     * Checks that a name taken from a state handle is a plain file name, so that resolving it
+     * against a directory stays in that directory.
+     *
+     * @throws IOException naming the file and the checkpoint otherwise
+     */
+    public static void checkFileName(@Nullable String name, long checkpointId) throws IOException {
+        String problem = null;
+        if (name == null || name.isEmpty()) {
+            problem = "it is empty";
+        } else if (name.indexOf('/') >= 0 || name.indexOf('\\') >= 0) {
+            problem = "it contains a path separator";
+        } else if (name.contains("..") || name.equals(".")) {
+            problem = "it refers to a directory";
+        } else if (name.indexOf('\0') >= 0 || name.indexOf(':') >= 0) {
+            problem = "it contains a character not allowed in file names";
+        } else if (Paths.get(name).isAbsolute() || Paths.get(name).getNameCount() != 1) {
+            problem = "it is not a plain file name";
+        }
+        if (problem != null) {
+            throw new IOException(
+                    String.format(
+                            "Checkpoint %d refers to the file '%s', which cannot be restored: %s."
+                                    + " Only plain file names are accepted.",
+                            checkpointId, name, problem));
+        }
+    }
+
+    private static Throwable firstOrSuppressed(Throwable next, @Nullable Throwable first) {
+        if (first == null
+                || (first instanceof CancellationException
+                        && !(next instanceof CancellationException))) {
+            return next;
+        }
+        if (!(next instanceof CancellationException) && first != next) {
+            first.addSuppressed(next);
+        }
+        return first;
+    }
+}

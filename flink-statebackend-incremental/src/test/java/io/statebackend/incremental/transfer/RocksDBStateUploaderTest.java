@@ -1,0 +1,201 @@
+package io.statebackend.incremental.transfer;
+
+import io.statebackend.incremental.testutils.TestStreamFactories;
+import io.statebackend.incremental.testutils.TestStreamFactories.BlockingStreamFactory;
+import io.statebackend.incremental.testutils.TestStreamFactories.FailingStreamFactory;
+import io.statebackend.incremental.transfer.RocksDBStateUploader.FileUpload;
+
+import org.apache.flink.core.fs.CloseableRegistry;
+import org.apache.flink.core.fs.FSDataInputStream;
+import org.apache.flink.runtime.state.CheckpointStreamFactory;
+import org.apache.flink.runtime.state.CheckpointedStateScope;
+import org.apache.flink.runtime.state.StreamStateHandle;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Tests for {@link RocksDBStateUploader}. */
+class RocksDBStateUploaderTest {
+
+    @TempDir Path tempDir;
+
+    private final TransferThreadPool pool = new TransferThreadPool(3);
+
+    @AfterEach
+    void closePool() {
+        pool.close();
+    }
+
+    @Test
+    void uploadsEveryFileWithItsChecksumInOrder() throws Exception {
+        List<Path> local = createFiles(tempDir.resolve("local"), 7, 10_000);
+        Path storage = tempDir.resolve("storage");
+        CheckpointStreamFactory factory = TestStreamFactories.files(storage);
+
+        List<FileUpload> uploads = new ArrayList<>();
+        for (int i = 0; i < local.size(); i++) {
+            uploads.add(
+                    new FileUpload(
+                            local.get(i),
+                            i % 2 == 0
+                                    ? CheckpointedStateScope.SHARED
+                                    : CheckpointedStateScope.EXCLUSIVE));
+        }
+        List<StateFile> uploaded =
+                new RocksDBStateUploader(pool.executor())
+                        .upload(uploads, factory, new CloseableRegistry());
+
+        assertThat(uploaded).hasSize(local.size());
+        for (int i = 0; i < local.size(); i++) {
+            byte[] expected = Files.readAllBytes(local.get(i));
+            StateFile file = uploaded.get(i);
+            assertThat(file.getName()).isEqualTo(local.get(i).getFileName().toString());
+            assertThat(file.getSize()).isEqualTo(expected.length);
+            assertThat(file.getChecksum()).isEqualTo(crc32c(expected));
+            assertThat(read(file.getHandle())).isEqualTo(expected);
+        }
+        assertThat(TestStreamFactories.filesBelow(storage.resolve("shared"))).hasSize(4);
+        assertThat(TestStreamFactories.filesBelow(storage.resolve("exclusive"))).hasSize(3);
+    }
+
+    @Test
+    void uploadsEmptyFiles() throws Exception {
+        Path empty = Files.createDirectories(tempDir.resolve("local")).resolve("000003.log");
+        Files.createFile(empty);
+        List<StateFile> uploaded =
+                new RocksDBStateUploader(pool.executor())
+                        .upload(
+                                List.of(new FileUpload(empty, CheckpointedStateScope.EXCLUSIVE)),
+                                TestStreamFactories.files(tempDir.resolve("storage")),
+                                new CloseableRegistry());
+        assertThat(uploaded).hasSize(1);
+        assertThat(uploaded.get(0).getSize()).isZero();
+        assertThat(read(uploaded.get(0).getHandle())).isEmpty();
+    }
+
+    @ParameterizedTest(name = "fail stream {0}, at write: {1}")
+    @CsvSource({"1, false", "4, false", "9, false", "1, true", "5, true", "9, true"})
+    void failedUploadLeavesNothingBehind(int failOn, boolean atWrite) throws Exception {
+        List<Path> local = createFiles(tempDir.resolve("local"), 9, 50_000);
+        Path storage = tempDir.resolve("storage");
+        FailingStreamFactory factory =
+                new FailingStreamFactory(TestStreamFactories.files(storage), failOn, atWrite);
+
+        List<FileUpload> uploads = new ArrayList<>();
+        for (Path file : local) {
+            uploads.add(new FileUpload(file, CheckpointedStateScope.SHARED));
+        }
+        CloseableRegistry registry = new CloseableRegistry();
+        assertThatThrownBy(
+                        () ->
+                                new RocksDBStateUploader(pool.executor())
+                                        .upload(uploads, factory, registry))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("Injected failure");
+
+        // every handle produced before the failure was discarded, partial files deleted
+        assertThat(TestStreamFactories.filesBelow(storage)).isEmpty();
+        assertThat(registry.getNumberOfRegisteredCloseables()).isZero();
+        // local files are untouched
+        for (Path file : local) {
+            assertThat(file).exists();
+        }
+    }
+
+    @Test
+    void closingTheRegistryCancelsAndCleansUp() throws Exception {
+        List<Path> local = createFiles(tempDir.resolve("local"), 6, 50_000);
+        Path storage = tempDir.resolve("storage");
+        BlockingStreamFactory factory =
+                new BlockingStreamFactory(TestStreamFactories.files(storage), 2);
+        List<FileUpload> uploads = new ArrayList<>();
+        for (Path file : local) {
+            uploads.add(new FileUpload(file, CheckpointedStateScope.SHARED));
+        }
+        CloseableRegistry registry = new CloseableRegistry();
+        CompletableFuture<List<StateFile>> upload =
+                CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return new RocksDBStateUploader(pool.executor())
+                                        .upload(uploads, factory, registry);
+                            } catch (Exception e) {
+                                throw new RuntimeException(e);
+                            }
+                        });
+        factory.awaitBlocked();
+        registry.close();
+
+        assertThatThrownBy(() -> upload.get(30, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class);
+        assertThat(TestStreamFactories.filesBelow(storage)).isEmpty();
+    }
+
+    @Test
+    void refusesWorkOnClosedPool() throws Exception {
+        List<Path> local = createFiles(tempDir.resolve("local"), 2, 100);
+        pool.close();
+        assertThatThrownBy(
+                        () ->
+                                new RocksDBStateUploader(pool.executor())
+                                        .upload(
+                                                List.of(
+                                                        new FileUpload(
+                                                                local.get(0),
+                                                                CheckpointedStateScope.SHARED)),
+                                                TestStreamFactories.files(tempDir.resolve("s")),
+                                                new CloseableRegistry()))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("closed");
+    }
+
+    static List<Path> createFiles(Path directory, int count, int maxSize) throws IOException {
+        Files.createDirectories(directory);
+        Random random = new Random(count * 31L + maxSize);
+        List<Path> files = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            byte[] bytes = new byte[1 + random.nextInt(maxSize)];
+            random.nextBytes(bytes);
+            Path file = directory.resolve(String.format("%06d.sst", i + 10));
+            Files.write(file, bytes);
+            files.add(file);
+        }
+        return files;
+    }
+
+    static int crc32c(byte[] bytes) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, bytes.length);
+        return (int) crc.getValue();
+    }
+
+    static byte[] read(StreamStateHandle handle) throws IOException {
+        try (FSDataInputStream in = handle.openInputStream()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] buffer = new byte[4096];
+            int read;
+            while ((read = in.read(buffer)) != -1) {
+                out.write(buffer, 0, read);
+            }
+            return out.toByteArray();
+        }
+    }
+}
