@@ -10,6 +10,7 @@ import io.statebackend.incremental.transfer.RocksDBStateDownloader;
 import io.statebackend.incremental.transfer.StateFile;
 import io.statebackend.incremental.transfer.TransferThreadPool;
 
+import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.runtime.memory.OpaqueMemoryResource;
 import org.apache.flink.runtime.state.AbstractKeyedStateBackendBuilder;
 import org.apache.flink.runtime.state.AbstractStateBackend;
@@ -24,6 +25,7 @@ import org.apache.flink.runtime.state.StateBackend.KeyedStateBackendParameters;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig;
 import org.apache.flink.util.FileUtils;
+import org.apache.flink.util.IOUtils;
 
 import org.rocksdb.ColumnFamilyHandle;
 
@@ -107,6 +109,9 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         final TransferThreadPool transferPool =
                 new TransferThreadPool(settings.getTransferThreads());
         final Restored restored = new Restored();
+        // the task closes the registry it gave us once restore is done: snapshots and the
+        // backend's life need their own, closed when the backend is
+        final CloseableRegistry cancelStreamRegistryForBackend = new CloseableRegistry();
         try {
             Files.createDirectories(instanceDirectory.toPath());
             restore(restored, transferPool, registeredStates, heapQueues, keyGroupPrefixBytes);
@@ -117,7 +122,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                     executionConfig,
                     ttlTimeProvider,
                     latencyTrackingConfig,
-                    cancelStreamRegistry,
+                    cancelStreamRegistryForBackend,
                     keyGroupCompressionDecorator,
                     new InternalKeyContextImpl<>(keyGroupRange, numberOfKeyGroups),
                     restored.instance,
@@ -136,6 +141,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                 restored.instance.close();
             }
             transferPool.close();
+            IOUtils.closeQuietly(cancelStreamRegistryForBackend);
             FileUtils.deleteDirectoryQuietly(instanceDirectory);
             if (t instanceof BackendBuildingException) {
                 throw (BackendBuildingException) t;

@@ -1,19 +1,27 @@
 package io.statebackend.incremental.snapshot;
 
 import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
+import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 import io.statebackend.incremental.testutils.IncrementalTestHarness;
+import io.statebackend.incremental.testutils.KeyedBackends;
 import io.statebackend.incremental.testutils.TestStreamFactories;
 import io.statebackend.incremental.testutils.TestStreamFactories.CountingStreamFactory;
 import io.statebackend.incremental.testutils.TestStreamFactories.FailingStreamFactory;
 import io.statebackend.incremental.transfer.TransferThreadPool;
 
+import org.apache.flink.api.common.typeutils.base.IntSerializer;
+import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.core.fs.FSDataInputStream;
 import org.apache.flink.core.memory.DataInputViewStreamWrapper;
 import org.apache.flink.runtime.checkpoint.CheckpointOptions;
+import org.apache.flink.runtime.operators.testutils.MockEnvironment;
 import org.apache.flink.runtime.state.CheckpointStorageLocationReference;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
 import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.PlaceholderStreamStateHandle;
+import org.apache.flink.runtime.state.SnapshotResult;
 import org.apache.flink.runtime.state.StreamStateHandle;
 
 import org.junit.jupiter.api.AfterEach;
@@ -23,11 +31,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.RunnableFuture;
 import java.util.stream.Collectors;
 
 import static io.statebackend.incremental.testutils.IncrementalTestHarness.writeAndFlush;
@@ -296,6 +306,41 @@ class RocksDBIncrementalSnapshotOperationTest {
         after.removeAll(before);
         assertThat(after).isEmpty();
         assertThat(backend.getInstanceDirectory()).doesNotExist();
+    }
+
+    @Test
+    void snapshotsAfterTheTaskClosedTheRegistryUsedForRestore() throws Exception {
+        // a task closes the registry it passes for restore as soon as the backend is built
+        CloseableRegistry restoreRegistry = new CloseableRegistry();
+        try (MockEnvironment env = MockEnvironment.builder().build()) {
+            for (boolean incremental : new boolean[] {true, false}) {
+                IncrementalRocksDBKeyedStateBackend<Integer> backend =
+                        KeyedBackends.create(
+                                new IncrementalRocksDBStateBackend(incremental)
+                                        .withLocalDirectories(tempDir.resolve("other").toString()),
+                                env,
+                                IntSerializer.INSTANCE,
+                                IncrementalTestHarness.MAX_PARALLELISM,
+                                new KeyGroupRange(0, IncrementalTestHarness.MAX_PARALLELISM - 1),
+                                Collections.emptyList(),
+                                1.0,
+                                restoreRegistry);
+                try {
+                    restoreRegistry.close();
+                    writeAndFlush(backend, 0, 100, "a");
+                    RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot =
+                            backend.snapshot(
+                                    1L,
+                                    1L,
+                                    factory,
+                                    CheckpointOptions.forCheckpointWithDefaultLocation());
+                    snapshot.run();
+                    assertThat(snapshot.get().getJobManagerOwnedSnapshot()).isNotNull();
+                } finally {
+                    backend.dispose();
+                }
+            }
+        }
     }
 
     @Test

@@ -199,6 +199,8 @@ public final class TestStreamFactories {
         @Nullable
         @Override
         public StreamStateHandle closeAndGetHandle() throws IOException {
+            // a stream of an empty file sees no write: it fails here instead
+            beforeWrite();
             StreamStateHandle handle = delegate.closeAndGetHandle();
             if (handle != null && produced != null) {
                 produced.add(handle);
