@@ -166,8 +166,12 @@ class ExactlyOnceIncrementalITCase {
                             "The source passed the end of segment " + failure + " too early.");
                 }
                 FAILURES_THROWN.incrementAndGet();
-                // after the restore, the source emits the next segment
-                SequenceGate.allowUpTo(segmentEnd(failure + 1));
+                // after the restore, the source emits the next segment, the last one to the end
+                if (failure + 1 < FAILURES) {
+                    SequenceGate.allowUpTo(segmentEnd(failure + 1));
+                } else {
+                    SequenceGate.allowAll();
+                }
                 throw new RuntimeException(
                         "Injected failure "
                                 + (failure + 1)

@@ -6,6 +6,11 @@ import io.statebackend.incremental.itcase.IncrementalTestJobs.SequenceGate;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.runtime.checkpoint.AbstractCheckpointStats;
 import org.apache.flink.runtime.checkpoint.CompletedCheckpointStats;
 import org.apache.flink.runtime.minicluster.MiniCluster;
@@ -39,14 +44,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  *
  * <p>The source first emits all keys and waits; the test triggers the first checkpoint, then lets
  * the source emit one round of updates before each further checkpoint. No checkpoint is taken while
- * the keys are loaded, so the whole load reaches the first checkpoint's flush in one memtable
- * (about 13 MB, below the slot's write buffer budget) and becomes one level-0 SST file per backend;
- * each round adds one more. RocksDB compacts level 0 into level 1 when it holds four files, and
- * such a compaction rewrites the whole state (level 1 is a single file of a few MB), so the next
- * checkpoint would rightly upload it all. The fourth level-0 file is flushed by the third round's
- * checkpoint, which links its files right after the flush, before the compaction it triggers has
- * written anything; {@value #ROUNDS} rounds are therefore the most this test can assert on without
- * measuring compactions instead of incremental checkpoints.
+ * the keys are loaded, and the slots get enough managed memory for one memtable to hold a backend's
+ * half of the load (about 6 MB; the backend sizes memtables at an eighth of the slot's share), so
+ * the first checkpoint's flush turns the load into one level-0 SST file per backend, and each round
+ * adds one more.
+ *
+ * <p>RocksDB compacts level 0 into level 1 when it holds four files, and that compaction rewrites
+ * the whole state (the loaded keys and the updates overlap everywhere, and level 1 is a single file
+ * of a few MB): the checkpoint after it rightly uploads everything, which says nothing about
+ * incremental checkpoints. The fourth level-0 file would be flushed by the third round's
+ * checkpoint, which would then race with the compaction it triggers. The test therefore stops after
+ * {@value #ROUNDS} rounds, the most that leave level 0 below the compaction trigger.
  */
 // a safety net so that a hang in the backend fails this class instead of the whole build
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
@@ -54,7 +62,7 @@ class IncrementalCheckpointSizeITCase {
 
     private static final int NUM_KEYS = 100_000;
     private static final int UPDATES_PER_ROUND = 1_000;
-    private static final int ROUNDS = 3;
+    private static final int ROUNDS = 2;
     private static final double MAX_INCREMENTAL_RATIO = 0.10;
     private static final int KEYED_PARALLELISM = 2;
 
@@ -64,9 +72,17 @@ class IncrementalCheckpointSizeITCase {
                     new MiniClusterResourceConfiguration.Builder()
                             .setNumberTaskManagers(1)
                             .setNumberSlotsPerTaskManager(KEYED_PARALLELISM)
+                            .setConfiguration(clusterConfiguration())
                             .build());
 
     @TempDir static Path checkpointsBase;
+
+    private static Configuration clusterConfiguration() {
+        final Configuration config = new Configuration();
+        // 256 MB per slot: 32 MB memtables; reserved for RocksDB, not allocated up front
+        config.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(512));
+        return config;
+    }
 
     @BeforeEach
     void resetCoordination() {
@@ -76,9 +92,13 @@ class IncrementalCheckpointSizeITCase {
     @Test
     void checkpointsUploadOnlyWhatChanged(@InjectMiniCluster MiniCluster miniCluster)
             throws Exception {
+        final Configuration config = IncrementalTestJobs.triggeredCheckpoints(checkpointsBase);
+        // kept for the report of SST files below
+        config.set(
+                CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         final StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(
-                        IncrementalTestJobs.triggeredCheckpoints(checkpointsBase));
+                StreamExecutionEnvironment.getExecutionEnvironment(config);
         IncrementalTestJobs.gatedSequence(env, Long.MAX_VALUE)
                 .keyBy(new LoadThenUpdate(), Types.INT)
                 .process(new LatestPayload())
@@ -111,6 +131,18 @@ class IncrementalCheckpointSizeITCase {
                 },
                 () -> "the statistics of checkpoints " + roundCheckpoints + ", have " + stats);
         IncrementalTestJobs.cancelAndWait(miniCluster, jobId);
+        final List<Path> retained =
+                RetainedCheckpoints.retainedCheckpoints(
+                        RetainedCheckpoints.jobDirectory(checkpointsBase, jobId));
+        assertThat(retained).isNotEmpty();
+        final Path lastCheckpoint = retained.get(retained.size() - 1);
+        System.out.printf(
+                "%s: %s refers to %s SST files per backend (one per flush unless compacted)%n",
+                getClass().getSimpleName(),
+                lastCheckpoint.getFileName(),
+                RetainedCheckpoints.referencedFiles(
+                                RetainedCheckpoints.loadMetadata(lastCheckpoint))
+                        .sharedFilesPerHandle);
 
         for (CompletedCheckpointStats checkpoint : stats.values()) {
             System.out.printf(

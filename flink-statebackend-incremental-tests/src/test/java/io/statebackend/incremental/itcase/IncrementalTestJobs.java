@@ -31,6 +31,9 @@ import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.StateChangelogOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.core.execution.CheckpointType;
+import org.apache.flink.runtime.execution.ExecutionState;
+import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
+import org.apache.flink.runtime.executiongraph.AccessExecutionVertex;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.jobmaster.JobResult;
@@ -146,6 +149,10 @@ final class IncrementalTestJobs {
      */
     static long checkpoint(MiniCluster miniCluster, JobID jobId, int keyedParallelism)
             throws Exception {
+        // a checkpoint is declined while a task is still being deployed or initialized
+        waitUntil(
+                () -> allTasksRunning(miniCluster, jobId),
+                () -> "all tasks of job " + jobId + " to run");
         final long checkpointId =
                 miniCluster.triggerCheckpoint(jobId, CheckpointType.CONFIGURED).get();
         waitUntil(
@@ -156,6 +163,21 @@ final class IncrementalTestJobs {
                                 + ", notified so far: "
                                 + NOTIFIED_CHECKPOINT);
         return checkpointId;
+    }
+
+    private static boolean allTasksRunning(MiniCluster miniCluster, JobID jobId) {
+        final AccessExecutionGraph graph;
+        try {
+            graph = miniCluster.getExecutionGraph(jobId).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("Could not get the execution graph of " + jobId, e);
+        }
+        for (AccessExecutionVertex vertex : graph.getAllExecutionVertices()) {
+            if (vertex.getExecutionState() != ExecutionState.RUNNING) {
+                return false;
+            }
+        }
+        return true;
     }
 
     static void cancelAndWait(MiniCluster miniCluster, JobID jobId) throws Exception {
@@ -278,6 +300,14 @@ final class IncrementalTestJobs {
                 limitRaised = new CompletableFuture<>();
             }
             waiting.complete(null);
+        }
+
+        /**
+         * Lets the source emit everything and end: a bounded source asks for one more record after
+         * its last one before it finds out that it has ended.
+         */
+        static void allowAll() {
+            allowUpTo(Long.MAX_VALUE);
         }
 
         static long position() {

@@ -144,7 +144,7 @@ class RescaleFromRetainedCheckpointITCase {
 
         // the second job: resumes from the retained checkpoint and processes the second half
         IncrementalTestJobs.reset();
-        SequenceGate.allowUpTo(NUM_RECORDS);
+        SequenceGate.allowAll();
         final Configuration restore = new Configuration();
         restore.set(StateRecoveryOptions.SAVEPOINT_PATH, retainedCheckpoint.toUri().toString());
         restore.set(StateRecoveryOptions.RESTORE_MODE, restoreMode);

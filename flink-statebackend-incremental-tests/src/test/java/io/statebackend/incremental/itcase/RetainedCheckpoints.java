@@ -22,6 +22,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
@@ -136,6 +137,7 @@ final class RetainedCheckpoints {
                 IncrementalRemoteKeyedStateHandle incremental =
                         (IncrementalRemoteKeyedStateHandle) handle;
                 referenced.incrementalHandles++;
+                referenced.sharedFilesPerHandle.add(incremental.getSharedState().size());
                 for (HandleAndLocalPath shared : incremental.getSharedState()) {
                     referenced.add(shared.getHandle(), referenced.sharedFiles);
                 }
@@ -183,6 +185,9 @@ final class RetainedCheckpoints {
         int inlineHandles;
 
         int incrementalHandles;
+
+        /** For each incremental keyed state handle, the number of its shared files. */
+        final List<Integer> sharedFilesPerHandle = new ArrayList<>();
 
         Set<Path> allFiles() {
             final Set<Path> all = new TreeSet<>(sharedFiles);

@@ -60,9 +60,17 @@ class SharedStateOrphansITCase {
                     new MiniClusterResourceConfiguration.Builder()
                             .setNumberTaskManagers(1)
                             .setNumberSlotsPerTaskManager(KEYED_PARALLELISM)
+                            .setConfiguration(clusterConfiguration())
                             .build());
 
     @TempDir static Path checkpointsBase;
+
+    /** The job master reads the number of retained checkpoints from the cluster's configuration. */
+    private static Configuration clusterConfiguration() {
+        final Configuration config = new Configuration();
+        config.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, 1);
+        return config;
+    }
 
     @BeforeEach
     void resetCoordination() {
@@ -73,7 +81,6 @@ class SharedStateOrphansITCase {
     void sharedDirectoryHoldsOnlyFilesOfTheRetainedCheckpoint(
             @InjectMiniCluster MiniCluster miniCluster) throws Exception {
         final Configuration config = IncrementalTestJobs.triggeredCheckpoints(checkpointsBase);
-        config.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, 1);
         config.set(
                 CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
