@@ -45,18 +45,25 @@ import static org.assertj.core.api.Assertions.assertThat;
  * at another parallelism (2 to 3, 3 to 1), in {@code CLAIM} and {@code NO_CLAIM} mode, processes
  * the second half and must end with exactly the state of the whole input.
  *
- * <p>The first job's source emits the first half, then waits for ever; the test cancels the job
- * once a checkpoint taken there completed. All checkpoints taken from then on hold the same
- * position, so whichever the job retained covers exactly the first half.
+ * <p>The first job's source emits the first half in a few steps, each after a checkpoint, then
+ * waits for ever; the test cancels the job once a checkpoint taken there completed. All checkpoints
+ * taken from then on hold the same position, so whichever the job retained covers exactly the first
+ * half.
  */
 // a safety net so that a hang in the backend fails this class instead of the whole build
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class RescaleFromRetainedCheckpointITCase {
 
-    private static final int NUM_KEYS = 500;
+    private static final int NUM_KEYS = 1_000;
     private static final int VALUES_PER_KEY = 20;
     private static final long NUM_RECORDS = (long) NUM_KEYS * VALUES_PER_KEY;
     private static final long FIRST_HALF = NUM_RECORDS / 2;
+
+    /**
+     * The first job emits the first half in steps, each after a checkpoint of the previous one
+     * completed, so that the retained checkpoint refers to SST files of several checkpoints.
+     */
+    private static final long STEP = FIRST_HALF / 4;
 
     private static final int SLOTS = 3;
 
@@ -108,10 +115,12 @@ class RescaleFromRetainedCheckpointITCase {
                     public void onCheckpointComplete(long checkpointId, long position) {
                         if (position == FIRST_HALF) {
                             firstHalfCheckpointed.complete(checkpointId);
+                        } else if (position % STEP == 0) {
+                            SequenceGate.allowUpTo(position + STEP);
                         }
                     }
                 });
-        SequenceGate.allowUpTo(FIRST_HALF);
+        SequenceGate.allowUpTo(STEP);
         final JobID firstJob =
                 IncrementalTestJobs.submit(
                         miniCluster, job(checkpointsBase, parallelismBefore, new Configuration()));
@@ -133,13 +142,15 @@ class RescaleFromRetainedCheckpointITCase {
                 .as("incremental keyed state handles in %s", retainedCheckpoint)
                 .isEqualTo(parallelismBefore);
         System.out.printf(
-                "%s [%s, %d -> %d]: resuming from %s (%d shared, %d exclusive files)%n",
+                "%s [%s, %d -> %d]: resuming from %s of job %s (SST files per backend %s,"
+                        + " %d exclusive files)%n",
                 getClass().getSimpleName(),
                 restoreMode,
                 parallelismBefore,
                 parallelismAfter,
-                retainedCheckpoint,
-                retainedFiles.sharedFiles.size(),
+                retainedCheckpoint.getFileName(),
+                firstJob,
+                retainedFiles.sharedFilesPerHandle,
                 retainedFiles.exclusiveFiles.size());
 
         // the second job: resumes from the retained checkpoint and processes the second half
