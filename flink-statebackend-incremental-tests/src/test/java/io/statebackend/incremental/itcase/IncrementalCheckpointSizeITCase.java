@@ -1,0 +1,226 @@
+package io.statebackend.incremental.itcase;
+
+import io.statebackend.incremental.itcase.IncrementalTestJobs.LatestPayload;
+import io.statebackend.incremental.itcase.IncrementalTestJobs.SequenceGate;
+
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.runtime.checkpoint.AbstractCheckpointStats;
+import org.apache.flink.runtime.checkpoint.CompletedCheckpointStats;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.test.junit5.InjectMiniCluster;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * With {@value #NUM_KEYS} keys of {@value IncrementalTestJobs#PAYLOAD_BYTES}-byte values in state
+ * and {@value #UPDATES_PER_ROUND} of them (1%) updated between checkpoints, an incremental
+ * checkpoint uploads only a small part of the state: after the first checkpoint, which holds all
+ * keys and uploads everything, every checkpoint's checkpointed size (bytes uploaded, as the
+ * checkpoint statistics report it) is at most {@value #MAX_INCREMENTAL_RATIO} of its state size.
+ *
+ * <p>The source first emits all keys and waits; the test triggers the first checkpoint, then lets
+ * the source emit one round of updates before each further checkpoint. No checkpoint is taken while
+ * the keys are loaded, and the slots get enough managed memory for one memtable to hold a backend's
+ * half of the load (about 6 MB; the backend sizes memtables at an eighth of the slot's share), so
+ * the first checkpoint's flush turns the load into one level-0 SST file per backend, and each round
+ * adds one more.
+ *
+ * <p>RocksDB compacts level 0 into level 1 when it holds four files, and that compaction rewrites
+ * the whole state (the loaded keys and the updates overlap everywhere, and level 1 is a single file
+ * of a few MB): the checkpoint after it rightly uploads everything, which says nothing about
+ * incremental checkpoints. The fourth level-0 file would be flushed by the third round's
+ * checkpoint, which would then race with the compaction it triggers. The test therefore stops after
+ * {@value #ROUNDS} rounds, the most that leave level 0 below the compaction trigger.
+ */
+// a safety net so that a hang in the backend fails this class instead of the whole build
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class IncrementalCheckpointSizeITCase {
+
+    private static final int NUM_KEYS = 100_000;
+    private static final int UPDATES_PER_ROUND = 1_000;
+    private static final int ROUNDS = 2;
+    private static final double MAX_INCREMENTAL_RATIO = 0.10;
+    private static final int KEYED_PARALLELISM = 2;
+
+    @RegisterExtension
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(
+                    new MiniClusterResourceConfiguration.Builder()
+                            .setNumberTaskManagers(1)
+                            .setNumberSlotsPerTaskManager(KEYED_PARALLELISM)
+                            .setConfiguration(clusterConfiguration())
+                            .build());
+
+    @TempDir static Path checkpointsBase;
+
+    private static Configuration clusterConfiguration() {
+        final Configuration config = new Configuration();
+        // 256 MB per slot: 32 MB memtables; reserved for RocksDB, not allocated up front
+        config.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(512));
+        return config;
+    }
+
+    @BeforeEach
+    void resetCoordination() {
+        IncrementalTestJobs.reset();
+    }
+
+    @Test
+    void checkpointsUploadOnlyWhatChanged(@InjectMiniCluster MiniCluster miniCluster)
+            throws Exception {
+        final Configuration config = IncrementalTestJobs.triggeredCheckpoints(checkpointsBase);
+        // kept for the report of SST files below
+        config.set(
+                CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        final StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(config);
+        IncrementalTestJobs.gatedSequence(env, Long.MAX_VALUE)
+                .keyBy(new LoadThenUpdate(), Types.INT)
+                .process(new LatestPayload())
+                .uid("latest-payload")
+                .setParallelism(KEYED_PARALLELISM)
+                .sinkTo(new DiscardingSink<>())
+                .setParallelism(KEYED_PARALLELISM);
+        final JobID jobId = IncrementalTestJobs.submit(miniCluster, env);
+
+        SequenceGate.allowUpTo(NUM_KEYS);
+        SequenceGate.awaitPosition(NUM_KEYS);
+        final long fullStateCheckpoint =
+                IncrementalTestJobs.checkpoint(miniCluster, jobId, KEYED_PARALLELISM);
+        final List<Long> roundCheckpoints = new ArrayList<>();
+        for (int round = 1; round <= ROUNDS; round++) {
+            final long emitted = NUM_KEYS + (long) round * UPDATES_PER_ROUND;
+            SequenceGate.allowUpTo(emitted);
+            SequenceGate.awaitPosition(emitted);
+            roundCheckpoints.add(
+                    IncrementalTestJobs.checkpoint(miniCluster, jobId, KEYED_PARALLELISM));
+        }
+
+        final Map<Long, CompletedCheckpointStats> stats = new TreeMap<>();
+        IncrementalTestJobs.waitUntil(
+                () -> {
+                    stats.clear();
+                    stats.putAll(completedCheckpointStats(miniCluster, jobId));
+                    return stats.containsKey(fullStateCheckpoint)
+                            && stats.keySet().containsAll(roundCheckpoints);
+                },
+                () -> "the statistics of checkpoints " + roundCheckpoints + ", have " + stats);
+        IncrementalTestJobs.cancelAndWait(miniCluster, jobId);
+        final List<Path> retained =
+                RetainedCheckpoints.retainedCheckpoints(
+                        RetainedCheckpoints.jobDirectory(checkpointsBase, jobId));
+        assertThat(retained).isNotEmpty();
+        final Path lastCheckpoint = retained.get(retained.size() - 1);
+        System.out.printf(
+                "%s: %s refers to %s SST files per backend (one per flush unless compacted)%n",
+                getClass().getSimpleName(),
+                lastCheckpoint.getFileName(),
+                RetainedCheckpoints.referencedFiles(
+                                RetainedCheckpoints.loadMetadata(lastCheckpoint))
+                        .sharedFilesPerHandle);
+
+        for (CompletedCheckpointStats checkpoint : stats.values()) {
+            System.out.printf(
+                    "%s: checkpoint %d%s: state size %d bytes, checkpointed size %d bytes,"
+                            + " ratio %.4f%n",
+                    getClass().getSimpleName(),
+                    checkpoint.getCheckpointId(),
+                    checkpoint.getCheckpointId() == fullStateCheckpoint ? " (full state)" : "",
+                    checkpoint.getStateSize(),
+                    checkpoint.getCheckpointedSize(),
+                    ratio(checkpoint));
+        }
+
+        final CompletedCheckpointStats full = stats.get(fullStateCheckpoint);
+        assertThat(full.getStateSize())
+                .as("state size of the checkpoint holding all keys")
+                .isGreaterThanOrEqualTo((long) NUM_KEYS * IncrementalTestJobs.PAYLOAD_BYTES);
+        assertThat(ratio(full))
+                .as("the first checkpoint uploads the whole state")
+                .isGreaterThanOrEqualTo(0.9);
+        for (long checkpointId : roundCheckpoints) {
+            final CompletedCheckpointStats checkpoint = stats.get(checkpointId);
+            assertThat(checkpoint.getCheckpointedSize())
+                    .as("checkpointed size of checkpoint %s", checkpointId)
+                    .isPositive();
+            assertThat(ratio(checkpoint))
+                    .as(
+                            "checkpointed size / state size of checkpoint %s (%s of %s bytes)",
+                            checkpointId,
+                            checkpoint.getCheckpointedSize(),
+                            checkpoint.getStateSize())
+                    .isLessThanOrEqualTo(MAX_INCREMENTAL_RATIO);
+        }
+    }
+
+    private static Map<Long, CompletedCheckpointStats> completedCheckpointStats(
+            MiniCluster miniCluster, JobID jobId) {
+        final Map<Long, CompletedCheckpointStats> completed = new TreeMap<>();
+        try {
+            for (AbstractCheckpointStats checkpoint :
+                    miniCluster
+                            .getExecutionGraph(jobId)
+                            .get()
+                            .getCheckpointStatsSnapshot()
+                            .getHistory()
+                            .getCheckpoints()) {
+                if (checkpoint instanceof CompletedCheckpointStats) {
+                    completed.put(
+                            checkpoint.getCheckpointId(), (CompletedCheckpointStats) checkpoint);
+                }
+            }
+        } catch (Exception e) {
+            throw new RuntimeException("Could not read the checkpoint statistics", e);
+        }
+        return completed;
+    }
+
+    private static double ratio(CompletedCheckpointStats checkpoint) {
+        return (double) checkpoint.getCheckpointedSize() / checkpoint.getStateSize();
+    }
+
+    /**
+     * Records {@code 0 .. NUM_KEYS - 1} load one key each; round {@code r} (from 0) then updates
+     * the keys {@code r, r + 100, r + 200, ...}: 1% of the keys, spread over all key groups.
+     */
+    private static final class LoadThenUpdate implements KeySelector<Long, Integer> {
+
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Integer getKey(Long index) {
+            if (index < NUM_KEYS) {
+                return (int) (long) index;
+            }
+            final long update = index - NUM_KEYS;
+            final int round = (int) (update / UPDATES_PER_ROUND);
+            final int inRound = (int) (update % UPDATES_PER_ROUND);
+            return inRound * (NUM_KEYS / UPDATES_PER_ROUND) + round;
+        }
+    }
+}
