@@ -162,7 +162,7 @@ class CloseDuringSnapshotTest {
     private void disposeWhileSnapshotBlocked(PriorityQueueStateType timers, BlockingMode mode)
             throws Exception {
         IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend(timers);
-        File instancePath = backend.getRocksDBInstance().getPath();
+        File instancePath = backend.getInstanceDirectory();
         assertThat(RocksDBInstance.openInstances()).isEqualTo(instancesBefore + 1);
         assertThat(instancePath).isDirectory();
 
@@ -228,7 +228,7 @@ class CloseDuringSnapshotTest {
     @EnumSource(PriorityQueueStateType.class)
     void disposeBeforeTheAsyncPartRanDoesNotHang(PriorityQueueStateType timers) throws Exception {
         IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend(timers);
-        File instancePath = backend.getRocksDBInstance().getPath();
+        File instancePath = backend.getInstanceDirectory();
         BlockingStreamFactory streams =
                 new BlockingStreamFactory(realStreamFactory(2L), BlockingMode.IGNORE_CANCELLATION);
         try {

@@ -116,7 +116,7 @@ class RestoreAfterLocalDirectoryDeletedTest {
         IncrementalRocksDBKeyedStateBackend<Long> first =
                 createBackend(stateBackend, Collections.emptyList());
         try {
-            firstInstancePath = first.getRocksDBInstance().getPath();
+            firstInstancePath = first.getInstanceDirectory();
             assertThat(firstInstancePath.getParentFile()).isEqualTo(localDir);
             ValueState<Long> value = valueState(first);
             MapState<String, Long> map = mapState(first);
@@ -148,7 +148,7 @@ class RestoreAfterLocalDirectoryDeletedTest {
                 createBackend(stateBackend, Collections.singletonList(checkpoint));
         try {
             assertThat(localDir).isDirectory();
-            File restoredInstancePath = restored.getRocksDBInstance().getPath();
+            File restoredInstancePath = restored.getInstanceDirectory();
             assertThat(restoredInstancePath.getParentFile()).isEqualTo(localDir);
             assertThat(restoredInstancePath).isDirectory();
             assertThat(RocksDBInstance.openInstances()).isEqualTo(instancesBefore + 1);
