@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32C;
 
@@ -152,11 +153,13 @@ public final class RocksDBStateUploader {
                     "Upload of " + name + " skipped: the upload was stopped.");
         }
         InputStream in = null;
-        CheckpointStateOutputStream out = null;
+        GuardedStream out = null;
         try {
             in = Files.newInputStream(file.getPath());
             closeableRegistry.registerCloseable(in);
-            out = streamFactory.createCheckpointStateOutputStream(file.getScope());
+            out =
+                    new GuardedStream(
+                            streamFactory.createCheckpointStateOutputStream(file.getScope()));
             closeableRegistry.registerCloseable(out);
 
             final CRC32C checksum = new CRC32C();
@@ -178,7 +181,7 @@ public final class RocksDBStateUploader {
                 out = null;
                 throw new IOException("Upload of " + name + " was cancelled.");
             }
-            StreamStateHandle handle = out.closeAndGetHandle();
+            StreamStateHandle handle = out.stream.closeAndGetHandle();
             out = null;
             if (handle == null) {
                 // nothing was written: streams return no handle for empty files
@@ -200,6 +203,55 @@ public final class RocksDBStateUploader {
             if (in != null) {
                 closeableRegistry.unregisterCloseable(in);
                 IOUtils.closeQuietly(in);
+            }
+        }
+    }
+
+    /**
+     * The output stream of one upload, closed by its own thread or, on cancellation, by the
+     * registry's. Checkpoint streams are not thread-safe: a close racing a write can let the write
+     * create the file again after the close deleted it. Writes and a cancelling close therefore
+     * take turns; only a write that is stuck for long is closed under its feet, to unblock it.
+     */
+    private static final class GuardedStream implements java.io.Closeable {
+        private static final long CLOSE_WAIT_MILLIS = 1000;
+
+        final CheckpointStateOutputStream stream;
+        private final java.util.concurrent.locks.ReentrantLock lock =
+                new java.util.concurrent.locks.ReentrantLock();
+        private volatile boolean closed;
+
+        GuardedStream(CheckpointStateOutputStream stream) {
+            this.stream = stream;
+        }
+
+        void write(byte[] buffer, int offset, int length) throws IOException {
+            lock.lock();
+            try {
+                if (closed) {
+                    throw new IOException("The upload stream was closed.");
+                }
+                stream.write(buffer, offset, length);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+            boolean locked = false;
+            try {
+                locked = lock.tryLock(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            try {
+                IOUtils.closeQuietly(stream);
+            } finally {
+                if (locked) {
+                    lock.unlock();
+                }
             }
         }
     }
