@@ -619,12 +619,14 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             throws Exception {
         CheckpointType type =
                 CheckpointType.decide(checkpointOptions, settings.isIncrementalCheckpoints());
-        if (settings.isIncrementalCheckpoints()
-                && (type == CheckpointType.INCREMENTAL || type == CheckpointType.FULL)) {
+        // native savepoints are RocksDB's files, whether checkpoints are incremental or not
+        if (type == CheckpointType.SAVEPOINT_NATIVE
+                || (settings.isIncrementalCheckpoints()
+                        && (type == CheckpointType.INCREMENTAL || type == CheckpointType.FULL))) {
             return incrementalSnapshotRunner.snapshot(
                     checkpointId, timestamp, streamFactory, checkpointOptions);
         }
-        // checkpoints with incremental checkpoints off, and savepoints: the canonical format
+        // checkpoints with incremental checkpoints off, and canonical savepoints
         return fullSnapshotRunner.snapshot(
                 checkpointId, timestamp, streamFactory, checkpointOptions);
     }

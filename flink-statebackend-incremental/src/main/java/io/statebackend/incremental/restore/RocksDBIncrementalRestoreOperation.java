@@ -186,9 +186,15 @@ public final class RocksDBIncrementalRestoreOperation<K> {
         final RocksDBInstance instance =
                 openAndRegister(dbDirectory, metaData.getStateMetaInfoSnapshots());
 
+        // only shared files may be referred to later; the private files of a native savepoint
+        // belong to the savepoint, which its owner may delete or move at any time
+        final Set<String> shared = new HashSet<>();
+        for (HandleAndLocalPath file : handle.getSharedState()) {
+            shared.add(file.getLocalPath());
+        }
         final Map<String, StateFile> sstFiles = new HashMap<>();
         for (StateFile file : files) {
-            if (file.getName().endsWith(".sst")) {
+            if (file.getName().endsWith(".sst") && shared.contains(file.getName())) {
                 sstFiles.put(file.getName(), file);
             }
         }

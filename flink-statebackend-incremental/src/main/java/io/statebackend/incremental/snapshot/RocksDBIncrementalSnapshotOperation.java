@@ -182,21 +182,29 @@ public final class RocksDBIncrementalSnapshotOperation<K>
         if (resources.isEmpty()) {
             return registry -> SnapshotResult.empty();
         }
-        // a FULL checkpoint shares nothing with earlier ones, but later ones may reuse its files
-        final boolean reuseConfirmedFiles =
-                CheckpointType.decide(checkpointOptions, true) == CheckpointType.INCREMENTAL;
-        return registry ->
-                uploadCheckpoint(
-                        resources, checkpointId, streamFactory, registry, reuseConfirmedFiles);
+        final CheckpointType type = CheckpointType.decide(checkpointOptions, true);
+        Preconditions.checkArgument(
+                type != CheckpointType.SAVEPOINT_CANONICAL,
+                "Canonical savepoints are not written from RocksDB's files.");
+        return registry -> uploadSnapshot(resources, checkpointId, streamFactory, registry, type);
     }
 
-    private SnapshotResult<KeyedStateHandle> uploadCheckpoint(
+    /**
+     * Uploads the files of the local RocksDB checkpoint. An incremental checkpoint refers to the
+     * confirmed SST files; a FULL checkpoint shares nothing with earlier ones, but later ones may
+     * refer to its files; a native savepoint uploads every file exclusively into the savepoint's
+     * own location, so that it stays valid wherever the savepoint directory is moved and whatever
+     * happens to the checkpoints, and none of its files are ever referred to by a checkpoint.
+     */
+    private SnapshotResult<KeyedStateHandle> uploadSnapshot(
             IncrementalSnapshotResources resources,
             long checkpointId,
             CheckpointStreamFactory streamFactory,
             CloseableRegistry registry,
-            boolean reuseConfirmedFiles)
+            CheckpointType type)
             throws Exception {
+        final boolean savepoint = type == CheckpointType.SAVEPOINT_NATIVE;
+        final boolean reuseConfirmedFiles = type == CheckpointType.INCREMENTAL;
         final File[] listed = resources.localDirectory.listFiles();
         if (listed == null) {
             throw new IOException(
@@ -208,7 +216,7 @@ public final class RocksDBIncrementalSnapshotOperation<K>
         final List<StateFile> reused = new ArrayList<>();
         for (File file : listed) {
             final String name = file.getName();
-            if (name.endsWith(SST_SUFFIX)) {
+            if (name.endsWith(SST_SUFFIX) && !savepoint) {
                 StateFile confirmed =
                         reuseConfirmedFiles ? resources.confirmedSstFiles.get(name) : null;
                 if (confirmed != null
@@ -242,7 +250,7 @@ public final class RocksDBIncrementalSnapshotOperation<K>
             for (StateFile file : uploaded) {
                 uploadedBytes += file.getSize();
                 entries.add(entryOf(file));
-                if (file.getName().endsWith(SST_SUFFIX)) {
+                if (file.getName().endsWith(SST_SUFFIX) && !savepoint) {
                     sstFiles.put(file.getName(), file);
                     sharedState.add(HandleAndLocalPath.of(file.getHandle(), file.getName()));
                 } else {
@@ -276,9 +284,13 @@ public final class RocksDBIncrementalSnapshotOperation<K>
                             metaStateHandle,
                             uploadedBytes);
 
-            recordPending(checkpointId, sstFiles);
+            if (!savepoint) {
+                // a savepoint's files belong to the savepoint alone: never reused
+                recordPending(checkpointId, sstFiles);
+            }
             LOG.debug(
-                    "Checkpoint {} of backend {}: uploaded {} files ({} bytes), reused {} SST files.",
+                    "{} {} of backend {}: uploaded {} files ({} bytes), reused {} SST files.",
+                    savepoint ? "Native savepoint" : "Checkpoint",
                     checkpointId,
                     backendUID,
                     uploaded.size(),
