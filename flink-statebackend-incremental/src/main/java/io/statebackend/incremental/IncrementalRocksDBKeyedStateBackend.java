@@ -134,11 +134,6 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
 
     private final RocksDBIncrementalSnapshotOperation<K> incrementalSnapshotOperation;
 
-    private final SnapshotStrategyRunner<
-                    KeyedStateHandle,
-                    RocksDBIncrementalSnapshotOperation.IncrementalSnapshotResources>
-            incrementalSnapshotRunner;
-
     private boolean disposed;
 
     IncrementalRocksDBKeyedStateBackend(
@@ -160,6 +155,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             LinkedHashMap<String, RegisteredRocksDBState> registeredStates,
             @Nullable Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> restoredHeapQueues,
             int keyGroupPrefixBytes,
+            String operatorIdentifier,
             long restoredCheckpointId,
             Map<String, StateFile> restoredSstFiles) {
         super(
@@ -221,14 +217,25 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                         backendUID,
                         instanceDirectory,
                         new RocksDBStateUploader(transferPool.executor()),
+                        localRecoveryConfig.isLocalBackupEnabled()
+                                ? localRecoveryConfig
+                                        .getLocalStateDirectoryProvider()
+                                        .orElseThrow(LocalRecoveryConfig.localRecoveryNotEnabled())
+                                : null,
+                        localCopyName(operatorIdentifier, backendUID),
                         restoredCheckpointId,
                         restoredSstFiles);
-        this.incrementalSnapshotRunner =
-                new SnapshotStrategyRunner<>(
-                        "Incremental RocksDB incremental snapshot",
-                        incrementalSnapshotOperation,
-                        cancelStreamRegistry,
-                        SnapshotExecutionType.ASYNCHRONOUS);
+    }
+
+    /**
+     * The name of this backend's local copies inside a checkpoint's subtask directory: chained
+     * operators share the subtask directory, so the name carries the operator and the backend.
+     */
+    static String localCopyName(String operatorIdentifier, UUID backendUID) {
+        return "incremental-rocksdb_op_"
+                + IncrementalRocksDBStateBackend.sanitize(operatorIdentifier)
+                + "_uuid_"
+                + backendUID;
     }
 
     // ------------------------------------------------------------------------
@@ -623,8 +630,12 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         if (type == CheckpointType.SAVEPOINT_NATIVE
                 || (settings.isIncrementalCheckpoints()
                         && (type == CheckpointType.INCREMENTAL || type == CheckpointType.FULL))) {
-            return incrementalSnapshotRunner.snapshot(
-                    checkpointId, timestamp, streamFactory, checkpointOptions);
+            return new SnapshotStrategyRunner<>(
+                            "Incremental RocksDB snapshot (" + type + ")",
+                            incrementalSnapshotOperation.strategyFor(type),
+                            cancelStreamRegistry,
+                            SnapshotExecutionType.ASYNCHRONOUS)
+                    .snapshot(checkpointId, timestamp, streamFactory, checkpointOptions);
         }
         // checkpoints with incremental checkpoints off, and canonical savepoints
         return fullSnapshotRunner.snapshot(

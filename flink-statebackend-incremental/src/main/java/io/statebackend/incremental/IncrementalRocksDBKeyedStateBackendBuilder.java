@@ -16,6 +16,7 @@ import org.apache.flink.runtime.state.AbstractKeyedStateBackendBuilder;
 import org.apache.flink.runtime.state.AbstractStateBackend;
 import org.apache.flink.runtime.state.BackendBuildingException;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
+import org.apache.flink.runtime.state.IncrementalLocalKeyedStateHandle;
 import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.InternalKeyContextImpl;
 import org.apache.flink.runtime.state.KeyGroupsStateHandle;
@@ -134,6 +135,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                     registeredStates,
                     heapQueues,
                     keyGroupPrefixBytes,
+                    parameters.getOperatorIdentifier(),
                     restored.checkpointId,
                     restored.sstFiles);
         } catch (Throwable t) {
@@ -212,18 +214,17 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
             return;
         }
 
-        if (allOfType(handles, IncrementalRemoteKeyedStateHandle.class)) {
-            List<IncrementalRemoteKeyedStateHandle> incremental = new ArrayList<>(handles.size());
-            for (KeyedStateHandle handle : handles) {
-                incremental.add((IncrementalRemoteKeyedStateHandle) handle);
-            }
+        // snapshots in checkpoint storage, or the local copy local recovery kept of one
+        if (allOfType(handles, IncrementalRemoteKeyedStateHandle.class)
+                || (handles.size() == 1
+                        && handles.get(0) instanceof IncrementalLocalKeyedStateHandle)) {
             RocksDBIncrementalRestoreOperation.Result result =
                     new RocksDBIncrementalRestoreOperation<>(
                                     keyGroupRange,
                                     numberOfKeyGroups,
                                     keyGroupPrefixBytes,
                                     userCodeClassLoader,
-                                    incremental,
+                                    handles,
                                     keySerializerProvider,
                                     instanceDirectory,
                                     dbDirectory,
@@ -248,7 +249,8 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                 "Cannot restore from state handles of type "
                         + types
                         + ": this backend restores its own incremental snapshots"
-                        + " (IncrementalRemoteKeyedStateHandle) and Flink's canonical key-group"
+                        + " (IncrementalRemoteKeyedStateHandle), one local copy of one"
+                        + " (IncrementalLocalKeyedStateHandle) and Flink's canonical key-group"
                         + " format (KeyGroupsStateHandle), one kind at a time.");
     }
 
