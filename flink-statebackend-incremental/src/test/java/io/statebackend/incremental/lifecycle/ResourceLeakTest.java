@@ -177,8 +177,10 @@ class ResourceLeakTest {
                                     tempDir.resolve("checkpoints").toUri(), 0 /* always files */)
                             .createCheckpointStorage(new JobID());
             storage.initializeBaseLocationsForCheckpoint();
+            // a canonical checkpoint: one file to corrupt
             IncrementalRocksDBStateBackend stateBackend =
                     new IncrementalRocksDBStateBackend()
+                            .withIncrementalCheckpoints(false)
                             .withLocalDirectories(localDir.getAbsolutePath());
 
             IncrementalRocksDBKeyedStateBackend<Long> backend = create(stateBackend, env, null);
@@ -257,8 +259,12 @@ class ResourceLeakTest {
             boolean snapshotAndRestore,
             long checkpointId)
             throws Exception {
+        // heap timers are part of canonical checkpoints only (in incremental ones the timer
+        // service writes them into raw keyed state): RocksDB timers go through the incremental
+        // path, heap timers through the canonical one
         IncrementalRocksDBStateBackend stateBackend =
                 new IncrementalRocksDBStateBackend()
+                        .withIncrementalCheckpoints(timers == PriorityQueueStateType.ROCKSDB)
                         .withTimerService(timers)
                         .withLocalDirectories(localDir.getAbsolutePath());
         CycleCounts counts = new CycleCounts();

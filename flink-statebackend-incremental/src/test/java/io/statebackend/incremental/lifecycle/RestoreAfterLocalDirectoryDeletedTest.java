@@ -117,7 +117,8 @@ class RestoreAfterLocalDirectoryDeletedTest {
                 createBackend(stateBackend, Collections.emptyList());
         try {
             firstInstancePath = first.getRocksDBInstance().getPath();
-            assertThat(firstInstancePath.getParentFile()).isEqualTo(localDir);
+            // the database lives in db/ of the backend's instance directory
+            assertThat(firstInstancePath.getParentFile().getParentFile()).isEqualTo(localDir);
             ValueState<Long> value = valueState(first);
             MapState<String, Long> map = mapState(first);
             for (long key = 0; key < KEYS; key++) {
@@ -149,7 +150,7 @@ class RestoreAfterLocalDirectoryDeletedTest {
         try {
             assertThat(localDir).isDirectory();
             File restoredInstancePath = restored.getRocksDBInstance().getPath();
-            assertThat(restoredInstancePath.getParentFile()).isEqualTo(localDir);
+            assertThat(restoredInstancePath.getParentFile().getParentFile()).isEqualTo(localDir);
             assertThat(restoredInstancePath).isDirectory();
             assertThat(RocksDBInstance.openInstances()).isEqualTo(instancesBefore + 1);
 
