@@ -1,5 +1,6 @@
 package io.statebackend.incremental;
 
+import io.statebackend.incremental.metrics.IncrementalRocksDBMetrics;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
@@ -115,6 +116,9 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     private final IncrementalRocksDBSettings settings;
     private final LocalRecoveryConfig localRecoveryConfig;
 
+    /** Figures of the restore and of the last checkpoint, gauges in the operator's group. */
+    private final IncrementalRocksDBMetrics metrics;
+
     /** Guards the database against being closed while a snapshot still reads it. */
     private final ResourceGuard dbResourceGuard = new ResourceGuard();
 
@@ -156,6 +160,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             @Nullable Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> restoredHeapQueues,
             int keyGroupPrefixBytes,
             String operatorIdentifier,
+            IncrementalRocksDBMetrics metrics,
             long restoredCheckpointId,
             Map<String, StateFile> restoredSstFiles) {
         super(
@@ -175,6 +180,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         this.memory = memory;
         this.settings = settings;
         this.localRecoveryConfig = localRecoveryConfig;
+        this.metrics = metrics;
         this.registeredStates = registeredStates;
         this.keyGroupPrefixBytes = keyGroupPrefixBytes;
         this.sharedKeyBuilder =
@@ -223,6 +229,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                                         .orElseThrow(LocalRecoveryConfig.localRecoveryNotEnabled())
                                 : null,
                         localCopyName(operatorIdentifier, backendUID),
+                        metrics,
                         restoredCheckpointId,
                         restoredSstFiles);
     }
@@ -744,6 +751,11 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     /** The directory of this backend's database and local checkpoints. */
     public File getInstanceDirectory() {
         return instanceDirectory;
+    }
+
+    /** Figures of the restore and of the last checkpoint. */
+    public IncrementalRocksDBMetrics getMetrics() {
+        return metrics;
     }
 
     /** The incremental snapshot operation, for tests that look at what it may reuse. */

@@ -78,14 +78,22 @@ public final class RocksDBIncrementalRestoreOperation<K> {
         private final RocksDBInstance instance;
         private final long restoredCheckpointId;
         private final Map<String, StateFile> restoredSstFiles;
+        private final long downloadedBytes;
 
         Result(
                 RocksDBInstance instance,
                 long restoredCheckpointId,
-                Map<String, StateFile> restoredSstFiles) {
+                Map<String, StateFile> restoredSstFiles,
+                long downloadedBytes) {
             this.instance = instance;
             this.restoredCheckpointId = restoredCheckpointId;
             this.restoredSstFiles = restoredSstFiles;
+            this.downloadedBytes = downloadedBytes;
+        }
+
+        /** Bytes downloaded from checkpoint storage; none when restored from a local copy. */
+        public long getDownloadedBytes() {
+            return downloadedBytes;
         }
 
         public RocksDBInstance getInstance() {
@@ -122,6 +130,9 @@ public final class RocksDBIncrementalRestoreOperation<K> {
     private final long writeBatchSize;
 
     private boolean keySerializerChecked;
+
+    /** Bytes of the files downloaded so far. */
+    private long downloadedBytes;
 
     /**
      * @param instanceDirectory the backend's directory, for temporary directories
@@ -243,7 +254,15 @@ public final class RocksDBIncrementalRestoreOperation<K> {
                                 entry.getChecksum()));
             }
         }
-        return new Result(instance, checkpointId, Collections.unmodifiableMap(sstFiles));
+        return new Result(instance, checkpointId, Collections.unmodifiableMap(sstFiles), 0L);
+    }
+
+    private void download(long checkpointId, List<StateFile> files, Path targetDirectory)
+            throws Exception {
+        downloader.download(checkpointId, files, targetDirectory, cancelStreamRegistry);
+        for (StateFile file : files) {
+            downloadedBytes += file.getSize();
+        }
     }
 
     private void moveIntoPlace(Path restoredDirectory, long checkpointId) throws IOException {
@@ -266,8 +285,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
         final List<StateFile> files = filesOf(handle, metaData);
 
         final Path downloadDirectory = newTemporaryDirectory("restore");
-        downloader.download(
-                handle.getCheckpointId(), files, downloadDirectory, cancelStreamRegistry);
+        download(handle.getCheckpointId(), files, downloadDirectory);
         moveIntoPlace(downloadDirectory, handle.getCheckpointId());
 
         final RocksDBInstance instance =
@@ -286,7 +304,10 @@ public final class RocksDBIncrementalRestoreOperation<K> {
             }
         }
         return new Result(
-                instance, handle.getCheckpointId(), Collections.unmodifiableMap(sstFiles));
+                instance,
+                handle.getCheckpointId(),
+                Collections.unmodifiableMap(sstFiles),
+                downloadedBytes);
     }
 
     /**
@@ -315,11 +336,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
 
         final IncrementalRemoteKeyedStateHandle baseHandle = stateHandles.get(base);
         final Path downloadDirectory = newTemporaryDirectory("restore");
-        downloader.download(
-                baseHandle.getCheckpointId(),
-                files.get(base),
-                downloadDirectory,
-                cancelStreamRegistry);
+        download(baseHandle.getCheckpointId(), files.get(base), downloadDirectory);
         moveIntoPlace(downloadDirectory, baseHandle.getCheckpointId());
         final RocksDBInstance instance =
                 openAndRegister(dbDirectory, metaData.get(base).getStateMetaInfoSnapshots());
@@ -335,7 +352,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
             throw t;
         }
         // the files are not those of one checkpoint any more: nothing to reuse
-        return new Result(instance, -1L, Collections.emptyMap());
+        return new Result(instance, -1L, Collections.emptyMap(), downloadedBytes);
     }
 
     /** Deletes the entries of key groups outside the backend's range from every column family. */
@@ -371,7 +388,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
             List<StateFile> files)
             throws Exception {
         final Path temporary = newTemporaryDirectory("rescale");
-        downloader.download(handle.getCheckpointId(), files, temporary, cancelStreamRegistry);
+        download(handle.getCheckpointId(), files, temporary);
         try {
             final List<StateMetaInfoSnapshot> metaInfos = metaData.getStateMetaInfoSnapshots();
             final List<String> names = new ArrayList<>(metaInfos.size());

@@ -1,5 +1,6 @@
 package io.statebackend.incremental.snapshot;
 
+import io.statebackend.incremental.metrics.IncrementalRocksDBMetrics;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.transfer.RocksDBStateUploader;
 import io.statebackend.incremental.transfer.RocksDBStateUploader.FileUpload;
@@ -54,6 +55,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -102,6 +104,8 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
      */
     private final String localCopyName;
 
+    private final IncrementalRocksDBMetrics metrics;
+
     /** Makes local checkpoint directories unique when a checkpoint id is snapshotted twice. */
     private final AtomicLong localDirectoryCounter = new AtomicLong();
 
@@ -119,6 +123,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
      * @param localSnapshotDirectories where local copies of checkpoints are kept for local
      *     recovery, or null to keep none
      * @param localCopyName the name of this backend's local copy in a checkpoint's directory
+     * @param metrics where the figures of every checkpoint are reported
      * @param confirmedSstFiles SST files known to be part of the completed checkpoint {@code
      *     confirmedCheckpointId}, e.g. the one this backend was restored from; empty if none
      */
@@ -133,6 +138,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             RocksDBStateUploader uploader,
             @Nullable LocalSnapshotDirectoryProvider localSnapshotDirectories,
             String localCopyName,
+            IncrementalRocksDBMetrics metrics,
             long confirmedCheckpointId,
             Map<String, StateFile> confirmedSstFiles) {
         this.db = Preconditions.checkNotNull(db);
@@ -145,6 +151,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         this.uploader = Preconditions.checkNotNull(uploader);
         this.localSnapshotDirectories = localSnapshotDirectories;
         this.localCopyName = Preconditions.checkNotNull(localCopyName);
+        this.metrics = Preconditions.checkNotNull(metrics);
         this.lastConfirmedCheckpointId = confirmedCheckpointId;
         this.confirmedSstFiles = Collections.unmodifiableMap(new HashMap<>(confirmedSstFiles));
     }
@@ -286,6 +293,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             CloseableRegistry registry,
             CheckpointType type)
             throws Exception {
+        final long startNanos = System.nanoTime();
         final boolean savepoint = type == CheckpointType.SAVEPOINT_NATIVE;
         final boolean reuseConfirmedFiles = type == CheckpointType.INCREMENTAL;
         final File[] listed = resources.checkpointDirectory.listFiles();
@@ -341,7 +349,9 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                     privateState.add(HandleAndLocalPath.of(file.getHandle(), file.getName()));
                 }
             }
+            long reusedBytes = 0;
             for (StateFile file : reused) {
+                reusedBytes += file.getSize();
                 StreamStateHandle physical = file.getHandle();
                 sstFiles.put(file.getName(), file);
                 entries.add(entryOf(file));
@@ -375,6 +385,13 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             if (!savepoint) {
                 // a savepoint's files belong to the savepoint alone: never reused
                 recordPending(checkpointId, sstFiles);
+                metrics.reportCheckpoint(
+                        checkpointId,
+                        uploaded.size() + 1,
+                        uploadedBytes,
+                        reused.size(),
+                        reusedBytes,
+                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
             }
             LOG.debug(
                     "{} {} of backend {}: uploaded {} files ({} bytes), reused {} SST files.",

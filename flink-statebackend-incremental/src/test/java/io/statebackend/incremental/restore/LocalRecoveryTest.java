@@ -159,6 +159,7 @@ class LocalRecoveryTest {
             assertThat(get(restored, key)).isEqualTo(expected);
         }
         assertThat(restored.getInstanceDirectory().list()).containsExactly("db");
+        assertThat(restored.getMetrics().getRestoreDownloadedBytes()).isZero();
         // restoring left the copy as it was, it may serve another recovery
         assertThat(secondLocal.getDirectoryStateHandle().getDirectory()).isDirectory();
         assertThat(filesBelow(secondLocal.getDirectoryStateHandle().getDirectory())).isNotEmpty();
