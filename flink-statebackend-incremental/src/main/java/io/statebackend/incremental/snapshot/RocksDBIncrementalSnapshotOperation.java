@@ -70,8 +70,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * IncrementalSnapshotMetaData}) records the states and each file's size and checksum.
  *
  * <p>Only what a confirmed checkpoint uploaded is reused: the uploads of a checkpoint stay pending
- * until {@link #notifyCheckpointComplete} names it, and are dropped when it is aborted or subsumed.
- * A lost notification only costs a re-upload.
+ * until {@link #notifyCheckpointComplete} names it, and are dropped when it is aborted or subsumed,
+ * when a later checkpoint is confirmed, or when {@value #MAX_PENDING_CHECKPOINTS} newer checkpoints
+ * wait for confirmation. A lost notification only costs a re-upload.
  */
 public final class RocksDBIncrementalSnapshotOperation<K> {
 
@@ -116,7 +117,15 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
 
     private long lastConfirmedCheckpointId;
 
-    /** SST files of checkpoints not yet confirmed, by checkpoint id. */
+    /**
+     * How many unconfirmed checkpoints keep their uploads on record. Without notifications (lost,
+     * or a JobManager that never sends them) the records would grow with every checkpoint; a
+     * notification for a checkpoint this far behind the newest one is not worth waiting for, its
+     * files are uploaded again instead.
+     */
+    static final int MAX_PENDING_CHECKPOINTS = 8;
+
+    /** SST files of checkpoints not yet confirmed, by checkpoint id; newer than the confirmed. */
     private final TreeMap<Long, Map<String, StateFile>> pendingSstFiles = new TreeMap<>();
 
     /**
@@ -524,6 +533,14 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                         merged.putAll(added);
                         return merged;
                     });
+            while (pendingSstFiles.size() > MAX_PENDING_CHECKPOINTS) {
+                Map.Entry<Long, Map<String, StateFile>> oldest = pendingSstFiles.pollFirstEntry();
+                LOG.debug(
+                        "Checkpoint {} of backend {} was not confirmed in time; its files will be"
+                                + " uploaded again rather than referred to.",
+                        oldest.getKey(),
+                        backendUID);
+            }
         }
     }
 
