@@ -62,6 +62,10 @@ import java.util.UUID;
  * <p>When the key-group range changed (rescaling), the snapshot overlapping most with the new range
  * is restored that way and clipped to the range by key-group prefix; the in-range entries of the
  * other snapshots are copied in from temporary databases, which are dropped afterwards.
+ *
+ * <p>A local copy of a checkpoint ({@link IncrementalLocalKeyedStateHandle}, local recovery) is
+ * placed into the fresh directory without any download and verified against its meta data the same
+ * way.
  */
 public final class RocksDBIncrementalRestoreOperation<K> {
 

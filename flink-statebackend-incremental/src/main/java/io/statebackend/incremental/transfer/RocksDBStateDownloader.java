@@ -32,7 +32,8 @@ import java.util.zip.CRC32C;
 
 /**
  * Downloads the files of a checkpoint into a new local directory in parallel, verifying each file's
- * size and CRC32C against what the checkpoint recorded.
+ * size and CRC32C against what the checkpoint recorded; places the files of a local copy of a
+ * checkpoint (local recovery) the same way, by hard link or copy.
  *
  * <p>Every file name comes from a state handle, that is from outside: names are checked before
  * anything is written, so that no file lands outside the target directory. On any failure the
