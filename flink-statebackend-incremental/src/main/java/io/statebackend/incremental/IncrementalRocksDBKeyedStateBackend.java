@@ -1,5 +1,6 @@
 package io.statebackend.incremental;
 
+import io.statebackend.incremental.metrics.IncrementalRocksDBMetrics;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
@@ -115,6 +116,9 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     private final IncrementalRocksDBSettings settings;
     private final LocalRecoveryConfig localRecoveryConfig;
 
+    /** Figures of the restore and of the last checkpoint, gauges in the operator's group. */
+    private final IncrementalRocksDBMetrics metrics;
+
     /** Guards the database against being closed while a snapshot still reads it. */
     private final ResourceGuard dbResourceGuard = new ResourceGuard();
 
@@ -133,11 +137,6 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             fullSnapshotRunner;
 
     private final RocksDBIncrementalSnapshotOperation<K> incrementalSnapshotOperation;
-
-    private final SnapshotStrategyRunner<
-                    KeyedStateHandle,
-                    RocksDBIncrementalSnapshotOperation.IncrementalSnapshotResources>
-            incrementalSnapshotRunner;
 
     private boolean disposed;
 
@@ -160,6 +159,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             LinkedHashMap<String, RegisteredRocksDBState> registeredStates,
             @Nullable Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> restoredHeapQueues,
             int keyGroupPrefixBytes,
+            String operatorIdentifier,
+            IncrementalRocksDBMetrics metrics,
             long restoredCheckpointId,
             Map<String, StateFile> restoredSstFiles) {
         super(
@@ -179,6 +180,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         this.memory = memory;
         this.settings = settings;
         this.localRecoveryConfig = localRecoveryConfig;
+        this.metrics = metrics;
         this.registeredStates = registeredStates;
         this.keyGroupPrefixBytes = keyGroupPrefixBytes;
         this.sharedKeyBuilder =
@@ -221,14 +223,26 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                         backendUID,
                         instanceDirectory,
                         new RocksDBStateUploader(transferPool.executor()),
+                        localRecoveryConfig.isLocalBackupEnabled()
+                                ? localRecoveryConfig
+                                        .getLocalStateDirectoryProvider()
+                                        .orElseThrow(LocalRecoveryConfig.localRecoveryNotEnabled())
+                                : null,
+                        localCopyName(operatorIdentifier, backendUID),
+                        metrics,
                         restoredCheckpointId,
                         restoredSstFiles);
-        this.incrementalSnapshotRunner =
-                new SnapshotStrategyRunner<>(
-                        "Incremental RocksDB incremental snapshot",
-                        incrementalSnapshotOperation,
-                        cancelStreamRegistry,
-                        SnapshotExecutionType.ASYNCHRONOUS);
+    }
+
+    /**
+     * The name of this backend's local copies inside a checkpoint's subtask directory: chained
+     * operators share the subtask directory, so the name carries the operator and the backend.
+     */
+    static String localCopyName(String operatorIdentifier, UUID backendUID) {
+        return "incremental-rocksdb_op_"
+                + IncrementalRocksDBStateBackend.sanitize(operatorIdentifier)
+                + "_uuid_"
+                + backendUID;
     }
 
     // ------------------------------------------------------------------------
@@ -619,12 +633,18 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             throws Exception {
         CheckpointType type =
                 CheckpointType.decide(checkpointOptions, settings.isIncrementalCheckpoints());
-        if (settings.isIncrementalCheckpoints()
-                && (type == CheckpointType.INCREMENTAL || type == CheckpointType.FULL)) {
-            return incrementalSnapshotRunner.snapshot(
-                    checkpointId, timestamp, streamFactory, checkpointOptions);
+        // native savepoints are RocksDB's files, whether checkpoints are incremental or not
+        if (type == CheckpointType.SAVEPOINT_NATIVE
+                || (settings.isIncrementalCheckpoints()
+                        && (type == CheckpointType.INCREMENTAL || type == CheckpointType.FULL))) {
+            return new SnapshotStrategyRunner<>(
+                            "Incremental RocksDB snapshot (" + type + ")",
+                            incrementalSnapshotOperation.strategyFor(type),
+                            cancelStreamRegistry,
+                            SnapshotExecutionType.ASYNCHRONOUS)
+                    .snapshot(checkpointId, timestamp, streamFactory, checkpointOptions);
         }
-        // checkpoints with incremental checkpoints off, and savepoints: the canonical format
+        // checkpoints with incremental checkpoints off, and canonical savepoints
         return fullSnapshotRunner.snapshot(
                 checkpointId, timestamp, streamFactory, checkpointOptions);
     }
@@ -731,6 +751,11 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     /** The directory of this backend's database and local checkpoints. */
     public File getInstanceDirectory() {
         return instanceDirectory;
+    }
+
+    /** Figures of the restore and of the last checkpoint. */
+    public IncrementalRocksDBMetrics getMetrics() {
+        return metrics;
     }
 
     /** The incremental snapshot operation, for tests that look at what it may reuse. */

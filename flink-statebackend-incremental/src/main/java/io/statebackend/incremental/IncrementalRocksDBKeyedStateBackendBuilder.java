@@ -1,6 +1,7 @@
 package io.statebackend.incremental;
 
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
+import io.statebackend.incremental.metrics.IncrementalRocksDBMetrics;
 import io.statebackend.incremental.restore.RocksDBFullRestoreOperation;
 import io.statebackend.incremental.restore.RocksDBIncrementalRestoreOperation;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
@@ -16,6 +17,7 @@ import org.apache.flink.runtime.state.AbstractKeyedStateBackendBuilder;
 import org.apache.flink.runtime.state.AbstractStateBackend;
 import org.apache.flink.runtime.state.BackendBuildingException;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
+import org.apache.flink.runtime.state.IncrementalLocalKeyedStateHandle;
 import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.InternalKeyContextImpl;
 import org.apache.flink.runtime.state.KeyGroupsStateHandle;
@@ -41,6 +43,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Opens the RocksDB instance of one keyed backend and restores its state. The instance directory
@@ -114,28 +117,40 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         final CloseableRegistry cancelStreamRegistryForBackend = new CloseableRegistry();
         try {
             Files.createDirectories(instanceDirectory.toPath());
+            final long restoreStart = System.nanoTime();
             restore(restored, transferPool, registeredStates, heapQueues, keyGroupPrefixBytes);
-            return new IncrementalRocksDBKeyedStateBackend<>(
-                    kvStateRegistry,
-                    keySerializerProvider.currentSchemaSerializer(),
-                    userCodeClassLoader,
-                    executionConfig,
-                    ttlTimeProvider,
-                    latencyTrackingConfig,
-                    cancelStreamRegistryForBackend,
-                    keyGroupCompressionDecorator,
-                    new InternalKeyContextImpl<>(keyGroupRange, numberOfKeyGroups),
-                    restored.instance,
-                    instanceDirectory,
-                    transferPool,
-                    memory,
-                    settings,
-                    localRecoveryConfig,
-                    registeredStates,
-                    heapQueues,
-                    keyGroupPrefixBytes,
-                    restored.checkpointId,
-                    restored.sstFiles);
+            final IncrementalRocksDBMetrics metrics = new IncrementalRocksDBMetrics();
+            metrics.reportRestore(
+                    restored.downloadedBytes,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restoreStart));
+            final IncrementalRocksDBKeyedStateBackend<K> backend =
+                    new IncrementalRocksDBKeyedStateBackend<>(
+                            kvStateRegistry,
+                            keySerializerProvider.currentSchemaSerializer(),
+                            userCodeClassLoader,
+                            executionConfig,
+                            ttlTimeProvider,
+                            latencyTrackingConfig,
+                            cancelStreamRegistryForBackend,
+                            keyGroupCompressionDecorator,
+                            new InternalKeyContextImpl<>(keyGroupRange, numberOfKeyGroups),
+                            restored.instance,
+                            instanceDirectory,
+                            transferPool,
+                            memory,
+                            settings,
+                            localRecoveryConfig,
+                            registeredStates,
+                            heapQueues,
+                            keyGroupPrefixBytes,
+                            parameters.getOperatorIdentifier(),
+                            metrics,
+                            restored.checkpointId,
+                            restored.sstFiles);
+            // only a backend that was built shows its figures: a failed attempt registers nothing
+            // that the next attempt, from another restore alternative, would collide with
+            metrics.register(parameters.getMetricGroup());
+            return backend;
         } catch (Throwable t) {
             if (restored.instance != null) {
                 restored.instance.close();
@@ -160,6 +175,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         @Nullable RocksDBInstance instance;
         long checkpointId = -1L;
         Map<String, StateFile> sstFiles = Collections.emptyMap();
+        long downloadedBytes;
     }
 
     private RocksDBInstance openInstance(
@@ -195,6 +211,10 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         }
 
         if (allOfType(handles, KeyGroupsStateHandle.class)) {
+            // the canonical format is read as streams from wherever the handles are
+            for (KeyedStateHandle handle : handles) {
+                restored.downloadedBytes += handle.getStateSize();
+            }
             restored.instance =
                     openInstance(dbDirectory, Collections.emptyList(), new ArrayList<>());
             new RocksDBFullRestoreOperation<>(
@@ -212,18 +232,17 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
             return;
         }
 
-        if (allOfType(handles, IncrementalRemoteKeyedStateHandle.class)) {
-            List<IncrementalRemoteKeyedStateHandle> incremental = new ArrayList<>(handles.size());
-            for (KeyedStateHandle handle : handles) {
-                incremental.add((IncrementalRemoteKeyedStateHandle) handle);
-            }
+        // snapshots in checkpoint storage, or the local copy local recovery kept of one
+        if (allOfType(handles, IncrementalRemoteKeyedStateHandle.class)
+                || (handles.size() == 1
+                        && handles.get(0) instanceof IncrementalLocalKeyedStateHandle)) {
             RocksDBIncrementalRestoreOperation.Result result =
                     new RocksDBIncrementalRestoreOperation<>(
                                     keyGroupRange,
                                     numberOfKeyGroups,
                                     keyGroupPrefixBytes,
                                     userCodeClassLoader,
-                                    incremental,
+                                    handles,
                                     keySerializerProvider,
                                     instanceDirectory,
                                     dbDirectory,
@@ -237,6 +256,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
             restored.instance = result.getInstance();
             restored.checkpointId = result.getRestoredCheckpointId();
             restored.sstFiles = result.getRestoredSstFiles();
+            restored.downloadedBytes = result.getDownloadedBytes();
             return;
         }
 
@@ -248,7 +268,8 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                 "Cannot restore from state handles of type "
                         + types
                         + ": this backend restores its own incremental snapshots"
-                        + " (IncrementalRemoteKeyedStateHandle) and Flink's canonical key-group"
+                        + " (IncrementalRemoteKeyedStateHandle), one local copy of one"
+                        + " (IncrementalLocalKeyedStateHandle) and Flink's canonical key-group"
                         + " format (KeyGroupsStateHandle), one kind at a time.");
     }
 

@@ -230,7 +230,8 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
         return new File(base, name);
     }
 
-    private static String sanitize(String operatorIdentifier) {
+    /** Makes an operator identifier fit into a file name. */
+    static String sanitize(String operatorIdentifier) {
         StringBuilder sb = new StringBuilder(operatorIdentifier.length());
         for (int i = 0; i < operatorIdentifier.length() && sb.length() < 80; i++) {
             char c = operatorIdentifier.charAt(i);

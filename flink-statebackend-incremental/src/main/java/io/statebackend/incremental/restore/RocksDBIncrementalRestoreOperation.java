@@ -3,6 +3,7 @@ package io.statebackend.incremental.restore;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.snapshot.IncrementalSnapshotMetaData;
+import io.statebackend.incremental.snapshot.RocksDBIncrementalSnapshotOperation;
 import io.statebackend.incremental.transfer.RocksDBStateDownloader;
 import io.statebackend.incremental.transfer.StateFile;
 
@@ -14,11 +15,16 @@ import org.apache.flink.core.fs.FSDataInputStream;
 import org.apache.flink.core.memory.DataInputViewStreamWrapper;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
+import org.apache.flink.runtime.state.IncrementalLocalKeyedStateHandle;
 import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.PlaceholderStreamStateHandle;
 import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.StateSerializerProvider;
+import org.apache.flink.runtime.state.StreamStateHandle;
+import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 import org.apache.flink.util.FileUtils;
@@ -56,6 +62,10 @@ import java.util.UUID;
  * <p>When the key-group range changed (rescaling), the snapshot overlapping most with the new range
  * is restored that way and clipped to the range by key-group prefix; the in-range entries of the
  * other snapshots are copied in from temporary databases, which are dropped afterwards.
+ *
+ * <p>A local copy of a checkpoint ({@link IncrementalLocalKeyedStateHandle}, local recovery) is
+ * placed into the fresh directory without any download and verified against its meta data the same
+ * way.
  */
 public final class RocksDBIncrementalRestoreOperation<K> {
 
@@ -72,14 +82,22 @@ public final class RocksDBIncrementalRestoreOperation<K> {
         private final RocksDBInstance instance;
         private final long restoredCheckpointId;
         private final Map<String, StateFile> restoredSstFiles;
+        private final long downloadedBytes;
 
         Result(
                 RocksDBInstance instance,
                 long restoredCheckpointId,
-                Map<String, StateFile> restoredSstFiles) {
+                Map<String, StateFile> restoredSstFiles,
+                long downloadedBytes) {
             this.instance = instance;
             this.restoredCheckpointId = restoredCheckpointId;
             this.restoredSstFiles = restoredSstFiles;
+            this.downloadedBytes = downloadedBytes;
+        }
+
+        /** Bytes downloaded from checkpoint storage; none when restored from a local copy. */
+        public long getDownloadedBytes() {
+            return downloadedBytes;
         }
 
         public RocksDBInstance getInstance() {
@@ -104,7 +122,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
     private final int numberOfKeyGroups;
     private final int keyGroupPrefixBytes;
     private final ClassLoader userCodeClassLoader;
-    private final List<IncrementalRemoteKeyedStateHandle> stateHandles;
+    private final List<? extends KeyedStateHandle> stateHandles;
     private final StateSerializerProvider<K> keySerializerProvider;
     private final File instanceDirectory;
     private final File dbDirectory;
@@ -117,6 +135,9 @@ public final class RocksDBIncrementalRestoreOperation<K> {
 
     private boolean keySerializerChecked;
 
+    /** Bytes of the files downloaded so far. */
+    private long downloadedBytes;
+
     /**
      * @param instanceDirectory the backend's directory, for temporary directories
      * @param dbDirectory where the restored database goes; must not exist yet
@@ -128,7 +149,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
             int numberOfKeyGroups,
             int keyGroupPrefixBytes,
             ClassLoader userCodeClassLoader,
-            List<IncrementalRemoteKeyedStateHandle> stateHandles,
+            List<? extends KeyedStateHandle> stateHandles,
             StateSerializerProvider<K> keySerializerProvider,
             File instanceDirectory,
             File dbDirectory,
@@ -157,10 +178,109 @@ public final class RocksDBIncrementalRestoreOperation<K> {
 
     public Result restore() throws Exception {
         if (stateHandles.size() == 1
-                && stateHandles.get(0).getKeyGroupRange().equals(keyGroupRange)) {
-            return restoreWithoutRescaling(stateHandles.get(0));
+                && stateHandles.get(0) instanceof IncrementalLocalKeyedStateHandle) {
+            return restoreFromLocalCopy((IncrementalLocalKeyedStateHandle) stateHandles.get(0));
         }
-        return restoreWithRescaling();
+        final List<IncrementalRemoteKeyedStateHandle> remote = new ArrayList<>(stateHandles.size());
+        for (KeyedStateHandle handle : stateHandles) {
+            if (!(handle instanceof IncrementalRemoteKeyedStateHandle)) {
+                throw new IOException(
+                        "Cannot restore from "
+                                + handle
+                                + " together with other snapshots: a local copy of a checkpoint"
+                                + " restores only a backend of the same key-group range.");
+            }
+            remote.add((IncrementalRemoteKeyedStateHandle) handle);
+        }
+        if (remote.size() == 1 && remote.get(0).getKeyGroupRange().equals(keyGroupRange)) {
+            return restoreWithoutRescaling(remote.get(0));
+        }
+        return restoreWithRescaling(remote);
+    }
+
+    /**
+     * Restores from the local copy that local recovery kept of a checkpoint, without downloading
+     * anything. Fails, leaving nothing behind, if the copy is incomplete or damaged: Flink then
+     * restores from the checkpoint in checkpoint storage instead.
+     */
+    private Result restoreFromLocalCopy(IncrementalLocalKeyedStateHandle handle) throws Exception {
+        final long checkpointId = handle.getCheckpointId();
+        if (!handle.getKeyGroupRange().equals(keyGroupRange)) {
+            throw new IOException(
+                    "The local copy of checkpoint "
+                            + checkpointId
+                            + " holds key groups "
+                            + handle.getKeyGroupRange()
+                            + ", the backend "
+                            + keyGroupRange
+                            + ": a local copy restores only its own key-group range.");
+        }
+        final IncrementalSnapshotMetaData metaData =
+                readMetaData(handle.getMetaDataStateHandle(), checkpointId);
+        final Path copyDirectory =
+                handle.getDirectoryStateHandle()
+                        .getDirectory()
+                        .resolve(RocksDBIncrementalSnapshotOperation.LOCAL_DB_DIRECTORY);
+        final List<StateFile> localFiles = new ArrayList<>(metaData.getFiles().size());
+        for (IncrementalSnapshotMetaData.FileEntry entry : metaData.getFiles().values()) {
+            RocksDBStateDownloader.checkFileName(entry.getName(), checkpointId);
+            final Path file = copyDirectory.resolve(entry.getName());
+            localFiles.add(
+                    new StateFile(
+                            entry.getName(),
+                            new FileStateHandle(
+                                    new org.apache.flink.core.fs.Path(file.toUri()),
+                                    entry.getSize()),
+                            entry.getSize(),
+                            entry.getChecksum()));
+        }
+
+        final Path restoreDirectory = newTemporaryDirectory("restore");
+        downloader.placeLocalCopy(checkpointId, localFiles, restoreDirectory, cancelStreamRegistry);
+        moveIntoPlace(restoreDirectory, checkpointId);
+        final RocksDBInstance instance =
+                openAndRegister(dbDirectory, metaData.getStateMetaInfoSnapshots());
+
+        // the copy names the checkpoint's SST files in checkpoint storage: they may be referred to
+        final Map<String, StateFile> sstFiles = new HashMap<>();
+        for (HandleAndLocalPath file : handle.getSharedStateHandles()) {
+            IncrementalSnapshotMetaData.FileEntry entry =
+                    metaData.getFiles().get(file.getLocalPath());
+            if (entry != null
+                    && file.getLocalPath().endsWith(".sst")
+                    && !(file.getHandle() instanceof PlaceholderStreamStateHandle)) {
+                sstFiles.put(
+                        file.getLocalPath(),
+                        new StateFile(
+                                file.getLocalPath(),
+                                file.getHandle(),
+                                entry.getSize(),
+                                entry.getChecksum()));
+            }
+        }
+        return new Result(instance, checkpointId, Collections.unmodifiableMap(sstFiles), 0L);
+    }
+
+    private void download(long checkpointId, List<StateFile> files, Path targetDirectory)
+            throws Exception {
+        downloader.download(checkpointId, files, targetDirectory, cancelStreamRegistry);
+        for (StateFile file : files) {
+            downloadedBytes += file.getSize();
+        }
+    }
+
+    private void moveIntoPlace(Path restoredDirectory, long checkpointId) throws IOException {
+        try {
+            Files.move(restoredDirectory, dbDirectory.toPath());
+        } catch (IOException e) {
+            FileUtils.deleteDirectoryQuietly(restoredDirectory.toFile());
+            throw new IOException(
+                    "Could not move the files of checkpoint "
+                            + checkpointId
+                            + " into "
+                            + dbDirectory,
+                    e);
+        }
     }
 
     private Result restoreWithoutRescaling(IncrementalRemoteKeyedStateHandle handle)
@@ -169,31 +289,29 @@ public final class RocksDBIncrementalRestoreOperation<K> {
         final List<StateFile> files = filesOf(handle, metaData);
 
         final Path downloadDirectory = newTemporaryDirectory("restore");
-        downloader.download(
-                handle.getCheckpointId(), files, downloadDirectory, cancelStreamRegistry);
-        try {
-            Files.move(downloadDirectory, dbDirectory.toPath());
-        } catch (IOException e) {
-            FileUtils.deleteDirectoryQuietly(downloadDirectory.toFile());
-            throw new IOException(
-                    "Could not move the files of checkpoint "
-                            + handle.getCheckpointId()
-                            + " into "
-                            + dbDirectory,
-                    e);
-        }
+        download(handle.getCheckpointId(), files, downloadDirectory);
+        moveIntoPlace(downloadDirectory, handle.getCheckpointId());
 
         final RocksDBInstance instance =
                 openAndRegister(dbDirectory, metaData.getStateMetaInfoSnapshots());
 
+        // only shared files may be referred to later; the private files of a native savepoint
+        // belong to the savepoint, which its owner may delete or move at any time
+        final Set<String> shared = new HashSet<>();
+        for (HandleAndLocalPath file : handle.getSharedState()) {
+            shared.add(file.getLocalPath());
+        }
         final Map<String, StateFile> sstFiles = new HashMap<>();
         for (StateFile file : files) {
-            if (file.getName().endsWith(".sst")) {
+            if (file.getName().endsWith(".sst") && shared.contains(file.getName())) {
                 sstFiles.put(file.getName(), file);
             }
         }
         return new Result(
-                instance, handle.getCheckpointId(), Collections.unmodifiableMap(sstFiles));
+                instance,
+                handle.getCheckpointId(),
+                Collections.unmodifiableMap(sstFiles),
+                downloadedBytes);
     }
 
     /**
@@ -201,7 +319,8 @@ public final class RocksDBIncrementalRestoreOperation<K> {
      * new range becomes the database, clipped to the range; the entries of the others that lie in
      * the range are copied in from temporary databases.
      */
-    private Result restoreWithRescaling() throws Exception {
+    private Result restoreWithRescaling(List<IncrementalRemoteKeyedStateHandle> stateHandles)
+            throws Exception {
         // read every meta data and check every name before downloading anything
         final List<IncrementalSnapshotMetaData> metaData = new ArrayList<>(stateHandles.size());
         final List<List<StateFile>> files = new ArrayList<>(stateHandles.size());
@@ -221,22 +340,8 @@ public final class RocksDBIncrementalRestoreOperation<K> {
 
         final IncrementalRemoteKeyedStateHandle baseHandle = stateHandles.get(base);
         final Path downloadDirectory = newTemporaryDirectory("restore");
-        downloader.download(
-                baseHandle.getCheckpointId(),
-                files.get(base),
-                downloadDirectory,
-                cancelStreamRegistry);
-        try {
-            Files.move(downloadDirectory, dbDirectory.toPath());
-        } catch (IOException e) {
-            FileUtils.deleteDirectoryQuietly(downloadDirectory.toFile());
-            throw new IOException(
-                    "Could not move the files of checkpoint "
-                            + baseHandle.getCheckpointId()
-                            + " into "
-                            + dbDirectory,
-                    e);
-        }
+        download(baseHandle.getCheckpointId(), files.get(base), downloadDirectory);
+        moveIntoPlace(downloadDirectory, baseHandle.getCheckpointId());
         final RocksDBInstance instance =
                 openAndRegister(dbDirectory, metaData.get(base).getStateMetaInfoSnapshots());
         try {
@@ -251,7 +356,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
             throw t;
         }
         // the files are not those of one checkpoint any more: nothing to reuse
-        return new Result(instance, -1L, Collections.emptyMap());
+        return new Result(instance, -1L, Collections.emptyMap(), downloadedBytes);
     }
 
     /** Deletes the entries of key groups outside the backend's range from every column family. */
@@ -287,7 +392,7 @@ public final class RocksDBIncrementalRestoreOperation<K> {
             List<StateFile> files)
             throws Exception {
         final Path temporary = newTemporaryDirectory("rescale");
-        downloader.download(handle.getCheckpointId(), files, temporary, cancelStreamRegistry);
+        download(handle.getCheckpointId(), files, temporary);
         try {
             final List<StateMetaInfoSnapshot> metaInfos = metaData.getStateMetaInfoSnapshots();
             final List<String> names = new ArrayList<>(metaInfos.size());
@@ -387,13 +492,18 @@ public final class RocksDBIncrementalRestoreOperation<K> {
     //  meta data and files
     // ------------------------------------------------------------------------
 
-    @SuppressWarnings("unchecked")
     private IncrementalSnapshotMetaData readMetaData(IncrementalRemoteKeyedStateHandle handle)
             throws Exception {
-        final long checkpointId = handle.getCheckpointId();
+        return readMetaData(handle.getMetaDataStateHandle(), handle.getCheckpointId());
+    }
+
+    @SuppressWarnings("unchecked")
+    private IncrementalSnapshotMetaData readMetaData(
+            StreamStateHandle metaDataHandle, long checkpointId) throws Exception {
         final IncrementalSnapshotMetaData metaData;
-        FSDataInputStream in = handle.getMetaDataStateHandle().openInputStream();
+        FSDataInputStream in = null;
         try {
+            in = metaDataHandle.openInputStream();
             cancelStreamRegistry.registerCloseable(in);
             metaData =
                     IncrementalSnapshotMetaData.read(
@@ -403,12 +513,12 @@ public final class RocksDBIncrementalRestoreOperation<K> {
                     "Could not read the meta data of checkpoint "
                             + checkpointId
                             + " from "
-                            + handle.getMetaDataStateHandle()
+                            + metaDataHandle
                             + ": "
                             + e.getMessage(),
                     e);
         } finally {
-            if (cancelStreamRegistry.unregisterCloseable(in)) {
+            if (in != null && cancelStreamRegistry.unregisterCloseable(in)) {
                 IOUtils.closeQuietly(in);
             }
         }

@@ -48,7 +48,7 @@ public final class RocksDBFullSnapshotStrategy<K>
             return registry -> SnapshotResult.empty();
         }
         SupplierWithException<CheckpointStreamWithResultProvider, Exception> streams =
-                localRecoveryConfig.isLocalRecoveryEnabled()
+                localRecoveryConfig.isLocalBackupEnabled()
                                 && !checkpointOptions.getCheckpointType().isSavepoint()
                         ? () ->
                                 CheckpointStreamWithResultProvider.createDuplicatingStream(

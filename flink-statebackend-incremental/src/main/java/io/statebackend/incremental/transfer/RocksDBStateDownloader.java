@@ -2,6 +2,7 @@ package io.statebackend.incremental.transfer;
 
 import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.core.fs.FSDataInputStream;
+import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 import org.apache.flink.util.ExceptionUtils;
 import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.IOUtils;
@@ -10,6 +11,7 @@ import org.apache.flink.util.Preconditions;
 import javax.annotation.Nullable;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +32,8 @@ import java.util.zip.CRC32C;
 
 /**
  * Downloads the files of a checkpoint into a new local directory in parallel, verifying each file's
- * size and CRC32C against what the checkpoint recorded.
+ * size and CRC32C against what the checkpoint recorded; places the files of a local copy of a
+ * checkpoint (local recovery) the same way, by hard link or copy.
  *
  * <p>Every file name comes from a state handle, that is from outside: names are checked before
  * anything is written, so that no file lands outside the target directory. On any failure the
@@ -59,6 +62,50 @@ public final class RocksDBStateDownloader {
             Path targetDirectory,
             CloseableRegistry closeableRegistry)
             throws Exception {
+        transferAll(checkpointId, files, targetDirectory, closeableRegistry, REMOTE);
+    }
+
+    /**
+     * Places the files of a local copy of a checkpoint (local recovery) into {@code
+     * targetDirectory}, which must not exist yet: SST files, which RocksDB never modifies, are
+     * hard-linked (copied where the file system cannot link), every other file is copied, because
+     * RocksDB may append to it. Every file is read and verified against the size and checksum the
+     * checkpoint recorded, so a damaged copy fails here rather than in the opened database.
+     *
+     * @param files the files, each with a handle to its local copy
+     */
+    public void placeLocalCopy(
+            long checkpointId,
+            Collection<StateFile> files,
+            Path targetDirectory,
+            CloseableRegistry closeableRegistry)
+            throws Exception {
+        transferAll(checkpointId, files, targetDirectory, closeableRegistry, LOCAL);
+    }
+
+    /** Moves one file into the target directory. */
+    @FunctionalInterface
+    private interface FileTransfer {
+        void transfer(
+                long checkpointId,
+                StateFile file,
+                Path targetDirectory,
+                CloseableRegistry closeableRegistry,
+                AtomicBoolean cancelled)
+                throws IOException;
+    }
+
+    private static final FileTransfer REMOTE = RocksDBStateDownloader::downloadFile;
+
+    private static final FileTransfer LOCAL = RocksDBStateDownloader::placeLocalFile;
+
+    private void transferAll(
+            long checkpointId,
+            Collection<StateFile> files,
+            Path targetDirectory,
+            CloseableRegistry closeableRegistry,
+            FileTransfer transfer)
+            throws Exception {
         Set<String> names = new HashSet<>();
         for (StateFile file : files) {
             checkFileName(file.getName(), checkpointId);
@@ -74,7 +121,7 @@ public final class RocksDBStateDownloader {
 
         Files.createDirectory(targetDirectory);
         try {
-            downloadAll(checkpointId, files, targetDirectory, closeableRegistry);
+            downloadAll(checkpointId, files, targetDirectory, closeableRegistry, transfer);
         } catch (Throwable t) {
             try {
                 FileUtils.deleteDirectory(targetDirectory.toFile());
@@ -89,7 +136,8 @@ public final class RocksDBStateDownloader {
             long checkpointId,
             Collection<StateFile> files,
             Path targetDirectory,
-            CloseableRegistry closeableRegistry)
+            CloseableRegistry closeableRegistry,
+            FileTransfer transfer)
             throws Exception {
         final AtomicBoolean cancelled = new AtomicBoolean();
         final List<Future<?>> futures = new ArrayList<>(files.size());
@@ -99,7 +147,7 @@ public final class RocksDBStateDownloader {
                 futures.add(
                         executor.submit(
                                 () -> {
-                                    downloadFile(
+                                    transfer.transfer(
                                             checkpointId,
                                             file,
                                             targetDirectory,
@@ -197,7 +245,73 @@ public final class RocksDBStateDownloader {
             }
         }
 
-        if (size != file.getSize() || (int) checksum.getValue() != file.getChecksum()) {
+        verify(checkpointId, file, size, (int) checksum.getValue(), cancelled);
+    }
+
+    /** Links or copies one file of a local copy and verifies it. */
+    private static void placeLocalFile(
+            long checkpointId,
+            StateFile file,
+            Path targetDirectory,
+            CloseableRegistry closeableRegistry,
+            AtomicBoolean cancelled)
+            throws IOException {
+        if (!file.getName().endsWith(".sst")) {
+            // copied with the checksum computed on the way, like a download
+            downloadFile(checkpointId, file, targetDirectory, closeableRegistry, cancelled);
+            return;
+        }
+        if (cancelled.get()) {
+            throw new CancellationException("Restore of " + file.getName() + " skipped.");
+        }
+        Preconditions.checkArgument(
+                file.getHandle() instanceof FileStateHandle,
+                "A local copy is made of local files, not of %s.",
+                file.getHandle());
+        final Path source = Paths.get(((FileStateHandle) file.getHandle()).getFilePath().toUri());
+        final Path target = targetDirectory.resolve(file.getName());
+        final CRC32C checksum = new CRC32C();
+        long size = 0;
+        try {
+            try {
+                Files.createLink(target, source);
+            } catch (UnsupportedOperationException | IOException linkFailure) {
+                if (Files.exists(target) || !Files.exists(source)) {
+                    throw linkFailure;
+                }
+                // another file system, or one without hard links
+                Files.copy(source, target);
+            }
+            try (InputStream in = Files.newInputStream(target)) {
+                final byte[] buffer = new byte[BUFFER_SIZE];
+                int read;
+                while ((read = in.read(buffer)) != -1) {
+                    if (cancelled.get()) {
+                        throw new CancellationException(
+                                "Restore of " + file.getName() + " stopped: another file failed.");
+                    }
+                    checksum.update(buffer, 0, read);
+                    size += read;
+                }
+            }
+        } catch (CancellationException e) {
+            throw e;
+        } catch (Throwable t) {
+            cancelled.set(true);
+            throw new IOException(
+                    String.format(
+                            "Could not restore file '%s' of checkpoint %d from its local copy %s:"
+                                    + " %s",
+                            file.getName(), checkpointId, source, t),
+                    t);
+        }
+        verify(checkpointId, file, size, (int) checksum.getValue(), cancelled);
+    }
+
+    private static void verify(
+            long checkpointId, StateFile file, long size, int checksum, AtomicBoolean cancelled)
+            throws IOException {
+        if (size != file.getSize() || checksum != file.getChecksum()) {
             cancelled.set(true);
             throw new IOException(
                     String.format(
@@ -207,7 +321,7 @@ public final class RocksDBStateDownloader {
                             file.getName(),
                             checkpointId,
                             size,
-                            (int) checksum.getValue(),
+                            checksum,
                             file.getSize(),
                             file.getChecksum(),
                             file.getHandle()));

@@ -177,7 +177,7 @@ class ResourceLeakTest {
                                     tempDir.resolve("checkpoints").toUri(), 0 /* always files */)
                             .createCheckpointStorage(new JobID());
             storage.initializeBaseLocationsForCheckpoint();
-            // a canonical checkpoint is one file, which this test deletes
+            // a canonical checkpoint: one file to corrupt
             IncrementalRocksDBStateBackend stateBackend =
                     new IncrementalRocksDBStateBackend()
                             .withIncrementalCheckpoints(false)
@@ -259,8 +259,12 @@ class ResourceLeakTest {
             boolean snapshotAndRestore,
             long checkpointId)
             throws Exception {
+        // heap timers are part of canonical checkpoints only (in incremental ones the timer
+        // service writes them into raw keyed state): RocksDB timers go through the incremental
+        // path, heap timers through the canonical one
         IncrementalRocksDBStateBackend stateBackend =
                 new IncrementalRocksDBStateBackend()
+                        .withIncrementalCheckpoints(timers == PriorityQueueStateType.ROCKSDB)
                         .withTimerService(timers)
                         .withLocalDirectories(localDir.getAbsolutePath());
         CycleCounts counts = new CycleCounts();
@@ -270,7 +274,7 @@ class ResourceLeakTest {
         IncrementalRocksDBKeyedStateBackend<Long> backend = create(stateBackend, env, null);
         counts.backends++;
         try {
-            instancePaths.add(backend.getInstanceDirectory());
+            instancePaths.add(backend.getRocksDBInstance().getPath());
             ValueState<Long> value = valueState(backend);
             ListState<Long> list = listState(backend);
             KeyGroupedInternalPriorityQueue<TestTimer> queue =
@@ -308,7 +312,7 @@ class ResourceLeakTest {
             IncrementalRocksDBKeyedStateBackend<Long> restored = create(stateBackend, env, handle);
             counts.backends++;
             try {
-                instancePaths.add(restored.getInstanceDirectory());
+                instancePaths.add(restored.getRocksDBInstance().getPath());
                 ValueState<Long> value = valueState(restored);
                 ListState<Long> list = listState(restored);
                 for (long key = 0; key < KEYS; key += 97) {
@@ -318,14 +322,8 @@ class ResourceLeakTest {
                 }
                 KeyGroupedInternalPriorityQueue<TestTimer> queue =
                         restored.create("timers", TestTimer.Serializer.INSTANCE);
-                if (timers == PriorityQueueStateType.ROCKSDB) {
-                    assertThat(queue.size()).isEqualTo(KEYS);
-                    assertThat(queue.peek().getTimestamp()).isEqualTo(10_000L);
-                } else {
-                    // heap timers are written by the timer service into raw keyed state, not by
-                    // incremental checkpoints of the backend
-                    assertThat(queue.size()).isZero();
-                }
+                assertThat(queue.size()).isEqualTo(KEYS);
+                assertThat(queue.peek().getTimestamp()).isEqualTo(10_000L);
                 counts.fdsWhileOpen = Math.max(counts.fdsWhileOpen, countEntries(PROC_FD));
             } finally {
                 restored.dispose();

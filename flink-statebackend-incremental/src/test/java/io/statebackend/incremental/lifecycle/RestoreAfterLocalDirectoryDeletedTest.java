@@ -116,8 +116,9 @@ class RestoreAfterLocalDirectoryDeletedTest {
         IncrementalRocksDBKeyedStateBackend<Long> first =
                 createBackend(stateBackend, Collections.emptyList());
         try {
-            firstInstancePath = first.getInstanceDirectory();
-            assertThat(firstInstancePath.getParentFile()).isEqualTo(localDir);
+            firstInstancePath = first.getRocksDBInstance().getPath();
+            // the database lives in db/ of the backend's instance directory
+            assertThat(firstInstancePath.getParentFile().getParentFile()).isEqualTo(localDir);
             ValueState<Long> value = valueState(first);
             MapState<String, Long> map = mapState(first);
             for (long key = 0; key < KEYS; key++) {
@@ -148,8 +149,8 @@ class RestoreAfterLocalDirectoryDeletedTest {
                 createBackend(stateBackend, Collections.singletonList(checkpoint));
         try {
             assertThat(localDir).isDirectory();
-            File restoredInstancePath = restored.getInstanceDirectory();
-            assertThat(restoredInstancePath.getParentFile()).isEqualTo(localDir);
+            File restoredInstancePath = restored.getRocksDBInstance().getPath();
+            assertThat(restoredInstancePath.getParentFile().getParentFile()).isEqualTo(localDir);
             assertThat(restoredInstancePath).isDirectory();
             assertThat(RocksDBInstance.openInstances()).isEqualTo(instancesBefore + 1);
 

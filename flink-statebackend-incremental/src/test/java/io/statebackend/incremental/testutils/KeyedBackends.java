@@ -3,9 +3,9 @@ package io.statebackend.incremental.testutils;
 import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 
-import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.fs.CloseableRegistry;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.runtime.execution.Environment;
 import org.apache.flink.runtime.state.KeyGroupRange;
@@ -49,18 +49,44 @@ public final class KeyedBackends {
             double managedMemoryFraction,
             CloseableRegistry cancelStreamRegistry)
             throws Exception {
+        return create(
+                backend,
+                env,
+                "test-operator",
+                new UnregisteredMetricsGroup(),
+                keySerializer,
+                numberOfKeyGroups,
+                keyGroupRange,
+                stateHandles,
+                managedMemoryFraction,
+                cancelStreamRegistry);
+    }
+
+    /** Creates a backend for the given operator, registering its metrics in {@code metrics}. */
+    public static <K> IncrementalRocksDBKeyedStateBackend<K> create(
+            IncrementalRocksDBStateBackend backend,
+            Environment env,
+            String operatorIdentifier,
+            MetricGroup metrics,
+            TypeSerializer<K> keySerializer,
+            int numberOfKeyGroups,
+            KeyGroupRange keyGroupRange,
+            Collection<KeyedStateHandle> stateHandles,
+            double managedMemoryFraction,
+            CloseableRegistry cancelStreamRegistry)
+            throws Exception {
         return (IncrementalRocksDBKeyedStateBackend<K>)
                 backend.createKeyedStateBackend(
                         new KeyedStateBackendParametersImpl<>(
                                 env,
-                                new JobID(),
-                                "test-operator",
+                                env.getJobID(),
+                                operatorIdentifier,
                                 keySerializer,
                                 numberOfKeyGroups,
                                 keyGroupRange,
                                 env.getTaskKvStateRegistry(),
                                 TtlTimeProvider.DEFAULT,
-                                new UnregisteredMetricsGroup(),
+                                metrics,
                                 (name, value) -> {},
                                 stateHandles,
                                 cancelStreamRegistry,

@@ -1,0 +1,442 @@
+package io.statebackend.incremental.restore;
+
+import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
+import io.statebackend.incremental.IncrementalRocksDBStateBackend;
+import io.statebackend.incremental.snapshot.RocksDBIncrementalSnapshotOperation;
+import io.statebackend.incremental.testutils.IncrementalTestHarness;
+import io.statebackend.incremental.testutils.KeyedBackends;
+import io.statebackend.incremental.testutils.TestStreamFactories;
+import io.statebackend.incremental.testutils.TestStreamFactories.FailingStreamFactory;
+
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.typeutils.base.IntSerializer;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.core.fs.CloseableRegistry;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.runtime.checkpoint.CheckpointOptions;
+import org.apache.flink.runtime.checkpoint.SavepointType;
+import org.apache.flink.runtime.jobgraph.JobVertexID;
+import org.apache.flink.runtime.operators.testutils.MockEnvironment;
+import org.apache.flink.runtime.state.CheckpointStreamFactory;
+import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
+import org.apache.flink.runtime.state.IncrementalLocalKeyedStateHandle;
+import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.LocalRecoveryConfig;
+import org.apache.flink.runtime.state.LocalSnapshotDirectoryProviderImpl;
+import org.apache.flink.runtime.state.PlaceholderStreamStateHandle;
+import org.apache.flink.runtime.state.SnapshotResult;
+import org.apache.flink.runtime.state.StateObject;
+import org.apache.flink.runtime.state.StreamStateHandle;
+import org.apache.flink.runtime.state.TestTaskStateManager;
+import org.apache.flink.streaming.api.operators.BackendRestorerProcedure;
+import org.apache.flink.util.FileUtils;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.RunnableFuture;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import static io.statebackend.incremental.testutils.IncrementalTestHarness.get;
+import static io.statebackend.incremental.testutils.IncrementalTestHarness.put;
+import static io.statebackend.incremental.testutils.IncrementalTestHarness.writeAndFlush;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Local recovery: checkpoints keep a local copy of RocksDB's files, a backend restores from it
+ * without downloading, and a missing or damaged copy fails cleanly so that the task restores from
+ * checkpoint storage instead.
+ */
+class LocalRecoveryTest {
+
+    private static final KeyGroupRange ALL =
+            new KeyGroupRange(0, IncrementalTestHarness.MAX_PARALLELISM - 1);
+
+    @TempDir Path tempDir;
+
+    private Path rocksDirectories;
+    private Path storage;
+    private CheckpointStreamFactory factory;
+    private LocalSnapshotDirectoryProviderImpl localState;
+    private MockEnvironment env;
+    private final List<IncrementalRocksDBKeyedStateBackend<?>> backends = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        rocksDirectories = tempDir.resolve("rocksdb");
+        storage = tempDir.resolve("storage");
+        factory = TestStreamFactories.files(storage);
+        localState =
+                new LocalSnapshotDirectoryProviderImpl(
+                        tempDir.resolve("local-state").toFile(), new JobID(), new JobVertexID(), 0);
+        env =
+                MockEnvironment.builder()
+                        .setTaskStateManager(
+                                new TestTaskStateManager(
+                                        LocalRecoveryConfig.backupAndRecoveryEnabled(localState)))
+                        .build();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (IncrementalRocksDBKeyedStateBackend<?> backend : backends) {
+            backend.dispose();
+        }
+        env.close();
+    }
+
+    @Test
+    void checkpointKeepsLocalCopyAndRestoresFromItWithoutDownload() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend("op-A", List.of());
+        writeAndFlush(backend, 0, 1000, "a");
+        SnapshotResult<KeyedStateHandle> first = checkpoint(backend, 1);
+        IncrementalLocalKeyedStateHandle firstLocal = local(first);
+        assertThat(firstLocal.getCheckpointId()).isEqualTo(1L);
+        assertThat(firstLocal.getBackendIdentifier()).isEqualTo(backend.getBackendUID());
+        assertThat(firstLocal.getKeyGroupRange()).isEqualTo(ALL);
+        Path firstCopy = firstLocal.getDirectoryStateHandle().getDirectory();
+        assertThat(firstCopy.getParent().toFile())
+                .isEqualTo(localState.subtaskSpecificCheckpointDirectory(1));
+        assertThat(firstCopy.resolve(RocksDBIncrementalSnapshotOperation.LOCAL_DB_DIRECTORY))
+                .isDirectory();
+        assertThat(firstCopy.resolve(RocksDBIncrementalSnapshotOperation.LOCAL_METADATA_FILE))
+                .isRegularFile();
+        // the local copy lists every SST with its handle in checkpoint storage
+        assertThat(names(firstLocal.getSharedStateHandles()))
+                .isEqualTo(names(remote(first).getSharedState()));
+        backend.notifyCheckpointComplete(1);
+
+        writeAndFlush(backend, 500, 1000, "b");
+        put(backend, 7, "in-memtable");
+        SnapshotResult<KeyedStateHandle> second = checkpoint(backend, 2);
+        IncrementalRemoteKeyedStateHandle secondRemote = remote(second);
+        IncrementalLocalKeyedStateHandle secondLocal = local(second);
+        assertThat(secondRemote.getSharedState())
+                .anyMatch(file -> file.getHandle() instanceof PlaceholderStreamStateHandle);
+        // the copy names physical handles, also of the files the checkpoint referred to
+        assertThat(secondLocal.getSharedStateHandles())
+                .noneMatch(file -> file.getHandle() instanceof PlaceholderStreamStateHandle);
+        Map<String, StreamStateHandle> physical = new HashMap<>();
+        for (HandleAndLocalPath file : remote(first).getSharedState()) {
+            physical.put(file.getLocalPath(), file.getHandle());
+        }
+        for (HandleAndLocalPath file : secondRemote.getSharedState()) {
+            if (!(file.getHandle() instanceof PlaceholderStreamStateHandle)) {
+                physical.put(file.getLocalPath(), file.getHandle());
+            }
+        }
+        for (HandleAndLocalPath file : secondLocal.getSharedStateHandles()) {
+            assertThat(file.getHandle()).isEqualTo(physical.get(file.getLocalPath()));
+        }
+        backend.notifyCheckpointComplete(2);
+        // copies belong to Flink's task-local state store, which discards them when subsumed
+        assertThat(firstCopy).isDirectory();
+        dispose(backend);
+
+        // nothing can be downloaded any more: only the local copy can restore the backend
+        FileUtils.deleteDirectory(storage.toFile());
+        IncrementalRocksDBKeyedStateBackend<Integer> restored =
+                createBackend("op-A", List.of(secondLocal));
+        for (int key = 0; key < 1500; key++) {
+            String expected = key == 7 ? "in-memtable" : (key < 500 ? "a-" : "b-") + key;
+            assertThat(get(restored, key)).isEqualTo(expected);
+        }
+        assertThat(restored.getInstanceDirectory().list()).containsExactly("db");
+        assertThat(restored.getMetrics().getRestoreDownloadedBytes()).isZero();
+        // restoring left the copy as it was, it may serve another recovery
+        assertThat(secondLocal.getDirectoryStateHandle().getDirectory()).isDirectory();
+        assertThat(filesBelow(secondLocal.getDirectoryStateHandle().getDirectory())).isNotEmpty();
+
+        // the checkpoint was complete: the restored backend refers to its files in storage
+        CheckpointStreamFactory newStorage = TestStreamFactories.files(tempDir.resolve("new"));
+        SnapshotResult<KeyedStateHandle> third = checkpoint(restored, 3, newStorage);
+        Map<String, StreamStateHandle> secondFiles = new HashMap<>();
+        for (HandleAndLocalPath file : secondLocal.getSharedStateHandles()) {
+            secondFiles.put(file.getLocalPath(), file.getHandle());
+        }
+        for (HandleAndLocalPath file : remote(third).getSharedState()) {
+            if (secondFiles.containsKey(file.getLocalPath())) {
+                assertThat(file.getHandle()).isInstanceOf(PlaceholderStreamStateHandle.class);
+                assertThat(file.getHandle().getStreamStateHandleID())
+                        .isEqualTo(secondFiles.get(file.getLocalPath()).getStreamStateHandleID());
+            }
+        }
+        assertThat(remote(third).getSharedState())
+                .anyMatch(file -> file.getHandle() instanceof PlaceholderStreamStateHandle);
+
+        // discarding the copy, as the task-local state store does, removes all of it
+        secondLocal.discardState();
+        assertThat(secondLocal.getDirectoryStateHandle().getDirectory()).doesNotExist();
+    }
+
+    /** How a local copy is damaged. */
+    enum Damage {
+        DIRECTORY_DELETED,
+        SST_CORRUPTED,
+        SST_TRUNCATED,
+        MANIFEST_DELETED,
+        METADATA_CORRUPTED
+    }
+
+    @ParameterizedTest
+    @EnumSource(Damage.class)
+    void damagedLocalCopyFailsCleanlyAndTaskFallsBackToCheckpointStorage(Damage damage)
+            throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend("op", List.of());
+        writeAndFlush(backend, 0, 1000, "a");
+        writeAndFlush(backend, 1000, 1000, "b");
+        SnapshotResult<KeyedStateHandle> result = checkpoint(backend, 5);
+        dispose(backend);
+        IncrementalLocalKeyedStateHandle localCopy = local(result);
+        damage(localCopy, damage);
+
+        // the local copy alone fails, naming the checkpoint, and leaves nothing behind
+        assertThatThrownBy(() -> createBackend("op", List.of(localCopy)))
+                .hasStackTraceContaining("checkpoint 5");
+        assertThat(instanceDirectories()).isEmpty();
+
+        // as a task does: the local copy first, then the checkpoint in storage
+        List<Exception> failedAttempts = new ArrayList<>();
+        BackendRestorerProcedure<IncrementalRocksDBKeyedStateBackend<Integer>, KeyedStateHandle>
+                procedure =
+                        new BackendRestorerProcedure<>(
+                                handles -> {
+                                    try {
+                                        return createBackend("op", handles);
+                                    } catch (Exception e) {
+                                        failedAttempts.add(e);
+                                        throw e;
+                                    }
+                                },
+                                new CloseableRegistry(),
+                                "keyed state backend");
+        List<Collection<KeyedStateHandle>> alternatives =
+                List.of(List.of(localCopy), List.of(remote(result)));
+        IncrementalRocksDBKeyedStateBackend<Integer> restored =
+                procedure.createAndRestore(
+                        alternatives, StateObject.StateObjectSizeStatsCollector.create());
+
+        assertThat(failedAttempts).hasSize(1);
+        assertThat(get(restored, 42)).isEqualTo("a-42");
+        assertThat(get(restored, 1042)).isEqualTo("b-1042");
+        // the failed attempt left no directory behind
+        assertThat(instanceDirectories()).containsExactly(restored.getInstanceDirectory());
+    }
+
+    @Test
+    void chainedOperatorsOfOneTaskKeepSeparateLocalCopies() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> first = createBackend("window-op", List.of());
+        IncrementalRocksDBKeyedStateBackend<Integer> second = createBackend("map:op/2", List.of());
+        writeAndFlush(first, 0, 200, "first");
+        writeAndFlush(second, 0, 200, "second");
+
+        IncrementalLocalKeyedStateHandle firstCopy = local(checkpoint(first, 3));
+        IncrementalLocalKeyedStateHandle secondCopy = local(checkpoint(second, 3));
+        Path firstDirectory = firstCopy.getDirectoryStateHandle().getDirectory();
+        Path secondDirectory = secondCopy.getDirectoryStateHandle().getDirectory();
+        assertThat(firstDirectory).isNotEqualTo(secondDirectory);
+        assertThat(firstDirectory.getParent()).isEqualTo(secondDirectory.getParent());
+        assertThat(firstDirectory.getFileName().toString())
+                .contains("window-op")
+                .contains(first.getBackendUID().toString());
+        assertThat(secondDirectory.getFileName().toString())
+                .contains("map_op_2")
+                .contains(second.getBackendUID().toString());
+        dispose(first);
+        dispose(second);
+
+        FileUtils.deleteDirectory(storage.toFile());
+        IncrementalRocksDBKeyedStateBackend<Integer> firstRestored =
+                createBackend("window-op", List.of(firstCopy));
+        IncrementalRocksDBKeyedStateBackend<Integer> secondRestored =
+                createBackend("map:op/2", List.of(secondCopy));
+        assertThat(get(firstRestored, 17)).isEqualTo("first-17");
+        assertThat(get(secondRestored, 17)).isEqualTo("second-17");
+    }
+
+    @Test
+    void savepointsKeepNoLocalCopy() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend("op", List.of());
+        writeAndFlush(backend, 0, 100, "a");
+        for (SavepointFormatType format : SavepointFormatType.values()) {
+            RunnableFuture<SnapshotResult<KeyedStateHandle>> future =
+                    backend.snapshot(
+                            9,
+                            9,
+                            factory,
+                            new CheckpointOptions(
+                                    SavepointType.savepoint(format),
+                                    CheckpointOptions.forCheckpointWithDefaultLocation()
+                                            .getTargetLocation()));
+            future.run();
+            assertThat(future.get().getJobManagerOwnedSnapshot()).isNotNull();
+            assertThat(future.get().getTaskLocalSnapshot()).isNull();
+        }
+        assertThat(localState.subtaskSpecificCheckpointDirectory(9)).doesNotExist();
+    }
+
+    @Test
+    void failedCheckpointDeletesItsLocalCopy() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend("op", List.of());
+        writeAndFlush(backend, 0, 1000, "a");
+        writeAndFlush(backend, 1000, 1000, "b");
+        FailingStreamFactory failing =
+                new FailingStreamFactory(
+                        TestStreamFactories.files(tempDir.resolve("failing")), 2, true);
+        assertThatThrownBy(() -> checkpoint(backend, 4, failing))
+                .hasStackTraceContaining("Injected failure");
+        File checkpointDirectory = localState.subtaskSpecificCheckpointDirectory(4);
+        assertThat(checkpointDirectory.exists() ? checkpointDirectory.list() : new String[0])
+                .isEmpty();
+
+        // the next checkpoint keeps its copy again
+        assertThat(local(checkpoint(backend, 5)).getDirectoryStateHandle().getDirectory())
+                .isDirectory();
+    }
+
+    // ------------------------------------------------------------------------
+
+    private IncrementalRocksDBKeyedStateBackend<Integer> createBackend(
+            String operatorIdentifier, Collection<KeyedStateHandle> restoreFrom) throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend =
+                KeyedBackends.create(
+                        new IncrementalRocksDBStateBackend(true)
+                                .withLocalDirectories(rocksDirectories.toString()),
+                        env,
+                        operatorIdentifier,
+                        new UnregisteredMetricsGroup(),
+                        IntSerializer.INSTANCE,
+                        IncrementalTestHarness.MAX_PARALLELISM,
+                        ALL,
+                        restoreFrom,
+                        1.0,
+                        new CloseableRegistry());
+        backends.add(backend);
+        return backend;
+    }
+
+    private void dispose(IncrementalRocksDBKeyedStateBackend<?> backend) {
+        backend.dispose();
+        backends.remove(backend);
+    }
+
+    private SnapshotResult<KeyedStateHandle> checkpoint(
+            IncrementalRocksDBKeyedStateBackend<Integer> backend, long checkpointId)
+            throws Exception {
+        return checkpoint(backend, checkpointId, factory);
+    }
+
+    private static SnapshotResult<KeyedStateHandle> checkpoint(
+            IncrementalRocksDBKeyedStateBackend<Integer> backend,
+            long checkpointId,
+            CheckpointStreamFactory streams)
+            throws Exception {
+        RunnableFuture<SnapshotResult<KeyedStateHandle>> future =
+                backend.snapshot(
+                        checkpointId,
+                        checkpointId,
+                        streams,
+                        CheckpointOptions.forCheckpointWithDefaultLocation());
+        future.run();
+        return future.get();
+    }
+
+    private static IncrementalRemoteKeyedStateHandle remote(SnapshotResult<KeyedStateHandle> r) {
+        return (IncrementalRemoteKeyedStateHandle) r.getJobManagerOwnedSnapshot();
+    }
+
+    private static IncrementalLocalKeyedStateHandle local(SnapshotResult<KeyedStateHandle> r) {
+        assertThat(r.getTaskLocalSnapshot()).isInstanceOf(IncrementalLocalKeyedStateHandle.class);
+        return (IncrementalLocalKeyedStateHandle) r.getTaskLocalSnapshot();
+    }
+
+    private static List<String> names(List<HandleAndLocalPath> files) {
+        return files.stream()
+                .map(HandleAndLocalPath::getLocalPath)
+                .sorted()
+                .collect(Collectors.toList());
+    }
+
+    private List<File> instanceDirectories() {
+        File[] directories = rocksDirectories.toFile().listFiles();
+        return directories == null ? Collections.emptyList() : List.of(directories);
+    }
+
+    private static List<Path> filesBelow(Path directory) throws Exception {
+        try (Stream<Path> files = Files.walk(directory)) {
+            return files.filter(Files::isRegularFile).collect(Collectors.toList());
+        }
+    }
+
+    private static void damage(IncrementalLocalKeyedStateHandle copy, Damage damage)
+            throws Exception {
+        Path directory = copy.getDirectoryStateHandle().getDirectory();
+        Path db = directory.resolve(RocksDBIncrementalSnapshotOperation.LOCAL_DB_DIRECTORY);
+        switch (damage) {
+            case DIRECTORY_DELETED:
+                FileUtils.deleteDirectory(directory.toFile());
+                break;
+            case SST_CORRUPTED:
+                {
+                    Path sst = firstSst(db);
+                    byte[] bytes = Files.readAllBytes(sst);
+                    bytes[bytes.length / 2] ^= 0x10;
+                    Files.write(sst, bytes);
+                    break;
+                }
+            case SST_TRUNCATED:
+                {
+                    Path sst = firstSst(db);
+                    byte[] bytes = Files.readAllBytes(sst);
+                    Files.write(sst, java.util.Arrays.copyOf(bytes, bytes.length - 100));
+                    break;
+                }
+            case MANIFEST_DELETED:
+                try (Stream<Path> files = Files.list(db)) {
+                    for (Path file : (Iterable<Path>) files::iterator) {
+                        if (file.getFileName().toString().startsWith("MANIFEST")) {
+                            Files.delete(file);
+                        }
+                    }
+                }
+                break;
+            case METADATA_CORRUPTED:
+                {
+                    Path metadata =
+                            directory.resolve(
+                                    RocksDBIncrementalSnapshotOperation.LOCAL_METADATA_FILE);
+                    byte[] bytes = Files.readAllBytes(metadata);
+                    Files.write(metadata, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+                    break;
+                }
+            default:
+                throw new IllegalArgumentException(damage.name());
+        }
+    }
+
+    private static Path firstSst(Path db) throws Exception {
+        try (Stream<Path> files = Files.list(db)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".sst"))
+                    .sorted()
+                    .findFirst()
+                    .orElseThrow();
+        }
+    }
+}
