@@ -4,8 +4,8 @@ import org.apache.flink.runtime.checkpoint.Checkpoints;
 import org.apache.flink.runtime.checkpoint.OperatorState;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
-import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.CompletedCheckpointStorageLocation;
+import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.filesystem.AbstractFsCheckpointStorageAccess;
 
@@ -16,14 +16,14 @@ import java.util.TreeMap;
 
 /**
  * Prints which kinds of keyed state handle a checkpoint or savepoint holds, read from its {@code
- * _metadata} the way the JobManager reads it: {@code KeyGroupsStateHandle} (a full checkpoint in the
- * canonical stream), {@code KeyGroupsSavepointStateHandle} (a canonical savepoint), {@code
+ * _metadata} the way the JobManager reads it: {@code KeyGroupsStateHandle} (a full checkpoint in
+ * the canonical stream), {@code KeyGroupsSavepointStateHandle} (a canonical savepoint), {@code
  * IncrementalRemoteKeyedStateHandle} (RocksDB files: an incremental checkpoint or a native
  * savepoint). Runs on the class path of the cluster's lib/ plus the job jar.
  *
  * <p>Usage: {@code SnapshotInspector <checkpoint or savepoint path, as the REST API gives it>};
- * prints one line such as
- * {@code IncrementalRemoteKeyedStateHandle x2 (shared files 8, private files 6)}.
+ * prints one line such as {@code IncrementalRemoteKeyedStateHandle x2 (shared files 8, private
+ * files 6)}.
  */
 public final class SnapshotInspector {
 

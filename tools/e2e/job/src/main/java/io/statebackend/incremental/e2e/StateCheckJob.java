@@ -27,16 +27,16 @@ import java.util.List;
  *
  * <p>One source subtask emits the records {@code 0 .. keys * recordsPerKey - 1} in order; record
  * {@code i} belongs to key {@code i % keys} and is that key's record number {@code seq = i / keys}.
- * Keyed streams keep the order of one sender, so each key sees its records as {@code seq = 0, 1,
- * 2, ...}, and before record {@code seq} its state must be exactly what records {@code 0 .. seq-1}
+ * Keyed streams keep the order of one sender, so each key sees its records as {@code seq = 0, 1, 2,
+ * ...}, and before record {@code seq} its state must be exactly what records {@code 0 .. seq-1}
  * wrote: a count, a sum, counts per bucket in map state, the records from the last multiple of
  * {@value #LIST_SPAN} on in list state, a payload string, and one event-time timer per record that
  * must fire in order. Any difference fails the task with a message that starts with {@value
  * #FAILURE_PREFIX}. When the timer of a key's last record fires, the job prints one line {@value
  * #FINAL_PREFIX} with the key's final state (to the TaskManager's stdout).
  *
- * <p>Arguments: {@code --keys K --records-per-key N --rate R} (records per second; 0 for no
- * limit). The rate may change between runs from a savepoint: it is not state.
+ * <p>Arguments: {@code --keys K --records-per-key N --rate R} (records per second; 0 for no limit).
+ * The rate may change between runs from a savepoint: it is not state.
  */
 public final class StateCheckJob {
 
@@ -187,8 +187,7 @@ public final class StateCheckJob {
             expect(key, seq, "count", seq, orZero(count.value()));
             expect(key, seq, "sum", expectedSum(key, seq), orZero(sum.value()));
             for (int bucket = 0; bucket < BUCKETS; bucket++) {
-                final long expectedInBucket =
-                        seq / BUCKETS + (bucket < seq % BUCKETS ? 1 : 0);
+                final long expectedInBucket = seq / BUCKETS + (bucket < seq % BUCKETS ? 1 : 0);
                 expect(
                         key,
                         seq,
@@ -211,12 +210,7 @@ public final class StateCheckJob {
                 }
             }
             expect(key, seq, "recent", expectedRecent, actualRecent);
-            expect(
-                    key,
-                    seq,
-                    "payload",
-                    seq == 0 ? null : payload(key, seq - 1),
-                    payload.value());
+            expect(key, seq, "payload", seq == 0 ? null : payload(key, seq - 1), payload.value());
             final long fired = orZero(timersFired.value());
             if (fired > seq) {
                 fail(key, seq, "timers-fired", "at most " + seq, fired);
@@ -278,7 +272,8 @@ public final class StateCheckJob {
             return value == null ? 0L : value;
         }
 
-        private static void expect(int key, long seq, String state, Object expected, Object actual) {
+        private static void expect(
+                int key, long seq, String state, Object expected, Object actual) {
             if (expected == null ? actual != null : !expected.equals(actual)) {
                 fail(key, seq, state, expected, actual);
             }
