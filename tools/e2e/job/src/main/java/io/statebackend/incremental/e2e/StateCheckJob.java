@@ -31,9 +31,12 @@ import java.util.List;
  * ...}, and before record {@code seq} its state must be exactly what records {@code 0 .. seq-1}
  * wrote: a count, a sum, counts per bucket in map state, the records from the last multiple of
  * {@value #LIST_SPAN} on in list state, a payload string, and one event-time timer per record that
- * must fire in order. Any difference fails the task with a message that starts with {@value
- * #FAILURE_PREFIX}. When the timer of a key's last record fires, the job prints one line {@value
- * #FINAL_PREFIX} with the key's final state (to the TaskManager's stdout).
+ * must fire in order. Each key also holds {@value #COLD_BYTES} bytes written at its first record
+ * and never again: a state of its own (a column family of its own in RocksDB) that later
+ * checkpoints of an incremental backend refer to instead of uploading it again. Any difference
+ * fails the task with a message that starts with {@value #FAILURE_PREFIX}. When the timer of a
+ * key's last record fires, the job prints one line {@value #FINAL_PREFIX} with the key's final
+ * state (to the TaskManager's stdout).
  *
  * <p>Arguments: {@code --keys K --records-per-key N --rate R} (records per second; 0 for no limit).
  * The rate may change between runs from a savepoint: it is not state.
@@ -43,11 +46,16 @@ public final class StateCheckJob {
     static final String FAILURE_PREFIX = "E2E state check failed";
     static final String FINAL_PREFIX = "E2E-FINAL";
 
+    private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
     /** The map state counts records per bucket {@code seq % BUCKETS}. */
     private static final int BUCKETS = 4;
 
     /** The list state holds the records since the last multiple of {@code LIST_SPAN}. */
     private static final int LIST_SPAN = 5;
+
+    /** Size of each key's write-once state. */
+    private static final int COLD_BYTES = 2048;
 
     /** The event-time timer of a record fires this many ticks after its timestamp. */
     private static final long TIMER_DELAY = 1000L;
@@ -146,6 +154,7 @@ public final class StateCheckJob {
         private transient ValueState<Long> count;
         private transient ValueState<Long> sum;
         private transient ValueState<String> payload;
+        private transient ValueState<String> cold;
         private transient ValueState<Long> timersFired;
         private transient MapState<Integer, Long> perBucket;
         private transient ListState<Long> recent;
@@ -163,6 +172,7 @@ public final class StateCheckJob {
             payload =
                     getRuntimeContext()
                             .getState(new ValueStateDescriptor<>("payload", Types.STRING));
+            cold = getRuntimeContext().getState(new ValueStateDescriptor<>("cold", Types.STRING));
             timersFired =
                     getRuntimeContext()
                             .getState(new ValueStateDescriptor<>("timers-fired", Types.LONG));
@@ -211,6 +221,15 @@ public final class StateCheckJob {
             }
             expect(key, seq, "recent", expectedRecent, actualRecent);
             expect(key, seq, "payload", seq == 0 ? null : payload(key, seq - 1), payload.value());
+            final String coldValue = cold.value();
+            if (seq == 0 ? coldValue != null : !coldPayload(key).equals(coldValue)) {
+                fail(
+                        key,
+                        seq,
+                        "cold",
+                        seq == 0 ? null : "the key's " + COLD_BYTES + " characters",
+                        coldValue == null ? null : coldValue.length() + " other characters");
+            }
             final long fired = orZero(timersFired.value());
             if (fired > seq) {
                 fail(key, seq, "timers-fired", "at most " + seq, fired);
@@ -226,6 +245,9 @@ public final class StateCheckJob {
                 recent.add(seq);
             }
             payload.update(payload(key, seq));
+            if (seq == 0) {
+                cold.update(coldPayload(key));
+            }
             ctx.timerService().registerEventTimeTimer(record.index + TIMER_DELAY);
             stateChecks.inc();
         }
@@ -266,6 +288,19 @@ public final class StateCheckJob {
 
         private static String payload(int key, long seq) {
             return "key " + key + " record " + seq + " ----------------------------------------";
+        }
+
+        /** Pseudo-random letters and digits, so that compression leaves most of their size. */
+        private static String coldPayload(int key) {
+            final char[] chars = new char[COLD_BYTES];
+            long state = key * 0x9E3779B97F4A7C15L + 1;
+            for (int i = 0; i < chars.length; i++) {
+                state ^= state << 13;
+                state ^= state >>> 7;
+                state ^= state << 17;
+                chars[i] = ALPHABET.charAt((int) Long.remainderUnsigned(state, ALPHABET.length()));
+            }
+            return new String(chars);
         }
 
         private static long orZero(Long value) {
