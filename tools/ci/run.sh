@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What CI runs: makes sure a JDK 17 and Maven are present, then runs the project's test command,
-# the same one the README gives: mvn -B verify
+# What CI runs: makes sure a JDK 17, Maven, curl and jq are present, then runs the project's test
+# command, the same one the README gives (mvn -B verify), and then the end-to-end test on a
+# standalone cluster (tools/e2e/run.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -20,6 +21,11 @@ fi
 if ! command -v mvn >/dev/null 2>&1; then
     need_install+=(maven)
 fi
+for tool in curl jq; do
+    if ! command -v "${tool}" >/dev/null 2>&1; then
+        need_install+=("${tool}")
+    fi
+done
 if [ "${#need_install[@]}" -gt 0 ]; then
     echo "installing: ${need_install[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -37,10 +43,22 @@ phase "mvn -B verify"
 start_verify=$(date +%s)
 status=0
 mvn -B verify || status=$?
+end_verify=$(date +%s)
+
+e2e_status=skipped
+if [ "${status}" -eq 0 ]; then
+    phase "end-to-end test (tools/e2e/run.sh)"
+    e2e_status=0
+    bash tools/e2e/run.sh || e2e_status=$?
+    if [ "${e2e_status}" -ne 0 ]; then
+        status=${e2e_status}
+    fi
+fi
 end=$(date +%s)
 
 echo
 echo "=== timings"
-echo "mvn -B verify: $((end - start_verify)) s (exit ${status})"
-echo "total:         $((end - start_all)) s"
+echo "mvn -B verify: $((end_verify - start_verify)) s"
+echo "e2e:           $((end - end_verify)) s (exit ${e2e_status})"
+echo "total:         $((end - start_all)) s (exit ${status})"
 exit "${status}"
