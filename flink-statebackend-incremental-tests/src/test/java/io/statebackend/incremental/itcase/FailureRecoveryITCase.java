@@ -53,7 +53,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -217,7 +216,8 @@ class FailureRecoveryITCase {
                             RECORDS_PER_KEY,
                             RECORDS_PER_KEY,
                             sum,
-                            RECORDS_PER_KEY));
+                            RECORDS_PER_KEY,
+                            0));
         }
         return expected;
     }
@@ -380,7 +380,8 @@ class FailureRecoveryITCase {
                             fired,
                             listSize,
                             listSum,
-                            mapSize));
+                            mapSize,
+                            0));
         }
 
         private static long orZero(Long value) {
@@ -417,77 +418,5 @@ class FailureRecoveryITCase {
 
         @Override
         public void close() {}
-    }
-
-    /** What the job emits for a key; a POJO so that Flink serializes it without Kryo. */
-    public static final class KeyResult {
-        public int key;
-        public long sum;
-        public long count;
-        public long timersFired;
-        public long listSize;
-        public long listSum;
-        public long mapSize;
-
-        public KeyResult() {}
-
-        KeyResult(
-                int key,
-                long sum,
-                long count,
-                long timersFired,
-                long listSize,
-                long listSum,
-                long mapSize) {
-            this.key = key;
-            this.sum = sum;
-            this.count = count;
-            this.timersFired = timersFired;
-            this.listSize = listSize;
-            this.listSum = listSum;
-            this.mapSize = mapSize;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            if (this == o) {
-                return true;
-            }
-            if (!(o instanceof KeyResult)) {
-                return false;
-            }
-            KeyResult that = (KeyResult) o;
-            return key == that.key
-                    && sum == that.sum
-                    && count == that.count
-                    && timersFired == that.timersFired
-                    && listSize == that.listSize
-                    && listSum == that.listSum
-                    && mapSize == that.mapSize;
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(key, sum, count, timersFired, listSize, listSum, mapSize);
-        }
-
-        @Override
-        public String toString() {
-            return "KeyResult{key="
-                    + key
-                    + ", sum="
-                    + sum
-                    + ", count="
-                    + count
-                    + ", timersFired="
-                    + timersFired
-                    + ", listSize="
-                    + listSize
-                    + ", listSum="
-                    + listSum
-                    + ", mapSize="
-                    + mapSize
-                    + '}';
-        }
     }
 }

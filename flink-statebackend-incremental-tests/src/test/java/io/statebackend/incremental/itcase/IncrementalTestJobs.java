@@ -52,7 +52,6 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -489,6 +488,7 @@ final class IncrementalTestJobs {
                                 ctx.getCurrentKey(),
                                 sum.value(),
                                 count.value(),
+                                0,
                                 listSize,
                                 listSum,
                                 mapSize,
@@ -515,7 +515,7 @@ final class IncrementalTestJobs {
             expected.put(
                     key,
                     new KeyResult(
-                            key, sum, valuesPerKey, valuesPerKey, sum, valuesPerKey, 2 * sum));
+                            key, sum, valuesPerKey, 0, valuesPerKey, sum, valuesPerKey, 2 * sum));
         }
         return expected;
     }
@@ -621,77 +621,5 @@ final class IncrementalTestJobs {
 
         @Override
         public void close() {}
-    }
-
-    /** What {@link SumListMap} emits for a key; a POJO so that Flink serializes it without Kryo. */
-    public static final class KeyResult {
-        public int key;
-        public long sum;
-        public long count;
-        public long listSize;
-        public long listSum;
-        public long mapSize;
-        public long mapValueSum;
-
-        public KeyResult() {}
-
-        KeyResult(
-                int key,
-                long sum,
-                long count,
-                long listSize,
-                long listSum,
-                long mapSize,
-                long mapValueSum) {
-            this.key = key;
-            this.sum = sum;
-            this.count = count;
-            this.listSize = listSize;
-            this.listSum = listSum;
-            this.mapSize = mapSize;
-            this.mapValueSum = mapValueSum;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            if (this == o) {
-                return true;
-            }
-            if (!(o instanceof KeyResult)) {
-                return false;
-            }
-            KeyResult that = (KeyResult) o;
-            return key == that.key
-                    && sum == that.sum
-                    && count == that.count
-                    && listSize == that.listSize
-                    && listSum == that.listSum
-                    && mapSize == that.mapSize
-                    && mapValueSum == that.mapValueSum;
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(key, sum, count, listSize, listSum, mapSize, mapValueSum);
-        }
-
-        @Override
-        public String toString() {
-            return "KeyResult{key="
-                    + key
-                    + ", sum="
-                    + sum
-                    + ", count="
-                    + count
-                    + ", listSize="
-                    + listSize
-                    + ", listSum="
-                    + listSum
-                    + ", mapSize="
-                    + mapSize
-                    + ", mapValueSum="
-                    + mapValueSum
-                    + '}';
-        }
     }
 }

@@ -23,7 +23,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
@@ -140,12 +139,12 @@ public final class RocksDBStateDownloader {
             FileTransfer transfer)
             throws Exception {
         final AtomicBoolean cancelled = new AtomicBoolean();
-        final List<Future<?>> futures = new ArrayList<>(files.size());
+        final List<Future<Void>> futures = new ArrayList<>(files.size());
         Throwable failure = null;
         try {
             for (StateFile file : files) {
                 futures.add(
-                        executor.submit(
+                        executor.<Void>submit(
                                 () -> {
                                     transfer.transfer(
                                             checkpointId,
@@ -162,30 +161,13 @@ public final class RocksDBStateDownloader {
                     new IOException("The transfer threads are closed; the backend is closing.", e);
         }
 
-        boolean interrupted = false;
-        for (Future<?> future : futures) {
-            while (true) {
-                try {
-                    future.get();
-                    break;
-                } catch (ExecutionException e) {
-                    failure = firstOrSuppressed(e.getCause(), failure);
-                    break;
-                } catch (InterruptedException e) {
-                    // stop, but wait: the directory is deleted only when nothing writes to it
-                    interrupted = true;
-                    cancelled.set(true);
-                }
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-            if (failure == null) {
-                failure =
-                        new InterruptedException(
-                                "The download of checkpoint " + checkpointId + " was interrupted.");
-            }
-        }
+        failure =
+                TransferFutures.awaitAll(
+                        futures,
+                        new ArrayList<>(),
+                        cancelled,
+                        failure,
+                        "The download of checkpoint " + checkpointId + " was interrupted.");
         if (failure != null) {
             ExceptionUtils.rethrowException(failure);
         }
@@ -354,17 +336,5 @@ public final class RocksDBStateDownloader {
                                     + " Only plain file names are accepted.",
                             checkpointId, name, problem));
         }
-    }
-
-    private static Throwable firstOrSuppressed(Throwable next, @Nullable Throwable first) {
-        if (first == null
-                || (first instanceof CancellationException
-                        && !(next instanceof CancellationException))) {
-            return next;
-        }
-        if (!(next instanceof CancellationException) && first != next) {
-            first.addSuppressed(next);
-        }
-        return first;
     }
 }

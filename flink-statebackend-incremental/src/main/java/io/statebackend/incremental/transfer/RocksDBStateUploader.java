@@ -13,8 +13,6 @@ import org.apache.flink.util.Preconditions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import javax.annotation.Nullable;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -23,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
@@ -108,29 +105,13 @@ public final class RocksDBStateUploader {
         }
 
         final List<StateFile> uploaded = new ArrayList<>(futures.size());
-        boolean interrupted = false;
-        for (Future<StateFile> future : futures) {
-            while (true) {
-                try {
-                    uploaded.add(future.get());
-                    break;
-                } catch (ExecutionException e) {
-                    failure = firstOrSuppressed(e.getCause(), failure);
-                    break;
-                } catch (InterruptedException e) {
-                    // stop the uploads, but still wait for them: their handles must be discarded
-                    interrupted = true;
-                    cancelled.set(true);
-                }
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-            if (failure == null) {
-                failure =
-                        new InterruptedException("The upload of checkpoint files was interrupted.");
-            }
-        }
+        failure =
+                TransferFutures.awaitAll(
+                        futures,
+                        uploaded,
+                        cancelled,
+                        failure,
+                        "The upload of checkpoint files was interrupted.");
         if (failure == null && closeableRegistry.isClosed()) {
             failure = new CancellationException("The upload of checkpoint files was cancelled.");
         }
@@ -265,18 +246,5 @@ public final class RocksDBStateUploader {
                 failure.addSuppressed(e);
             }
         }
-    }
-
-    private static Throwable firstOrSuppressed(Throwable next, @Nullable Throwable first) {
-        // the real failure is the cause; the cancellations it triggered in other uploads are noise
-        if (first == null
-                || (first instanceof CancellationException
-                        && !(next instanceof CancellationException))) {
-            return next;
-        }
-        if (!(next instanceof CancellationException) && first != next) {
-            first.addSuppressed(next);
-        }
-        return first;
     }
 }
