@@ -36,8 +36,8 @@ if [ "${#need_install[@]}" -gt 0 ]; then
     $SUDO apt-get update -q
     $SUDO apt-get install -y -q --no-install-recommends "${need_install[@]}"
 fi
-java -version 2>&1 | head -n 1
-mvn -v 2>&1 | head -n 1
+java -version 2>&1 | sed -n 1p
+mvn -v 2>&1 | sed -n 1p
 
 phase "mvn -B verify"
 start_verify=$(date +%s)

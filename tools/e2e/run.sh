@@ -336,7 +336,7 @@ print_new_checkpoints() {
 state_checks() {
     local job="$1" vertex="$2" metric
     metric="$(rest_get "/jobs/${job}/vertices/${vertex}/subtasks/metrics" 2>/dev/null |
-        jq -r '.[].id' 2>/dev/null | grep "${CHECKS_METRIC}\$" | head -n 1)" || return 0
+        jq -r '.[].id' 2>/dev/null | grep "${CHECKS_METRIC}\$" | sed -n 1,1p)" || return 0
     [ -n "${metric}" ] || return 0
     rest_get "/jobs/${job}/vertices/${vertex}/subtasks/metrics?get=${metric}&agg=sum" 2>/dev/null |
         jq -r '.[0].sum // empty | floor' 2>/dev/null || true
@@ -360,7 +360,7 @@ state_check_failures() {
 # the first line of each failure in the job's exception history, most recent first
 failure_summary() {
     exceptions_json "$1" | jq -r '[.exceptionHistory.entries[]? | .stacktrace | split("\n")[0]]
-        | unique | .[]' 2>/dev/null | head -n 5 | sed 's/^/      /'
+        | unique | .[]' 2>/dev/null | sed -n 1,5p | sed 's/^/      /'
 }
 
 restarts_of() {
@@ -460,7 +460,7 @@ stop_with_savepoint() {
     if [ -z "${savepoint_path}" ]; then
         fail "stop with a ${format} savepoint failed:"
         echo "${response}" | jq -r '.operation."failure-cause"."stack-trace" // .' |
-            grep -E "Exception|Error|Caused by|${FAILURE_PREFIX}" | head -n 15 | sed 's/^/      /'
+            grep -E "Exception|Error|Caused by|${FAILURE_PREFIX}" | sed -n 1,15p | sed 's/^/      /'
         return 1
     fi
     if wait_until 60 "the job to finish after the savepoint" job_state_is "${job}" FINISHED; then
@@ -514,14 +514,14 @@ require java mvn curl jq tar awk
 echo "=== incremental RocksDB state backend: end-to-end test on a Flink ${FLINK_VERSION} standalone cluster"
 echo "state.backend.type: ${STATE_BACKEND}"
 echo "work directory: ${WORK}"
-java -version 2>&1 | head -n 1
+java -version 2>&1 | sed -n 1,1p
 
-tarball="$(ls -t "${BACKEND_MODULE}"/target/flink-statebackend-incremental-*-dist.tar.gz 2>/dev/null | head -n 1 || true)"
+tarball="$(ls -t "${BACKEND_MODULE}"/target/flink-statebackend-incremental-*-dist.tar.gz 2>/dev/null | sed -n 1,1p || true)"
 if [ "${E2E_SKIP_BUILD:-false}" != "true" ] || [ -z "${tarball}" ]; then
     log "building the backend's distribution tarball"
     (cd "${ROOT}" && maven package -DskipTests -Dspotless.skip -pl flink-statebackend-incremental) ||
         abort "building the backend failed"
-    tarball="$(ls -t "${BACKEND_MODULE}"/target/flink-statebackend-incremental-*-dist.tar.gz | head -n 1)"
+    tarball="$(ls -t "${BACKEND_MODULE}"/target/flink-statebackend-incremental-*-dist.tar.gz | sed -n 1,1p)"
 fi
 log "building the test job"
 maven -f "${E2E_DIR}/job/pom.xml" package -Dflink.version="${FLINK_VERSION}" ||
