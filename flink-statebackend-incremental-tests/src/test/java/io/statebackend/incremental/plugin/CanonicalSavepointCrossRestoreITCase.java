@@ -94,7 +94,12 @@ class CanonicalSavepointCrossRestoreITCase {
                 Arguments.of(INCREMENTAL, INCREMENTAL_HEAP_TIMERS, 3, 2, SavepointKind.STOP, false),
                 // key groups written with snapshot compression
                 Arguments.of(FLINK_ROCKSDB, INCREMENTAL, 2, 3, SavepointKind.STOP, true),
-                Arguments.of(INCREMENTAL, FLINK_ROCKSDB, 3, 2, SavepointKind.STOP, true));
+                Arguments.of(INCREMENTAL, FLINK_ROCKSDB, 3, 2, SavepointKind.STOP, true),
+                // without rescaling
+                Arguments.of(FLINK_ROCKSDB, INCREMENTAL, 2, 2, SavepointKind.STOP, false),
+                Arguments.of(INCREMENTAL, FLINK_ROCKSDB, 2, 2, SavepointKind.STOP, false),
+                Arguments.of(HASHMAP, INCREMENTAL, 2, 2, SavepointKind.STOP, false),
+                Arguments.of(INCREMENTAL, HASHMAP, 2, 2, SavepointKind.STOP, false));
     }
 
     @AfterEach
@@ -134,7 +139,7 @@ class CanonicalSavepointCrossRestoreITCase {
                         cluster,
                         jobGraph(from, compression, before, parallelismBefore, 0, half),
                         null);
-        awaitProcessed(before, half);
+        awaitProcessed(cluster, first, before, half);
         final long firstHalfProcessedAt = System.nanoTime();
         final String savepoint =
                 takeSavepoint(
@@ -211,9 +216,20 @@ class CanonicalSavepointCrossRestoreITCase {
         return cluster.submitJob(jobGraph).get().getJobID();
     }
 
-    private static void awaitProcessed(Run run, long records) throws InterruptedException {
+    private static void awaitProcessed(MiniCluster cluster, JobID job, Run run, long records)
+            throws Exception {
         final long deadline = System.nanoTime() + PHASE_TIMEOUT.toNanos();
         while (run.processed.get() < records) {
+            if (cluster.getJobStatus(job).get().isGloballyTerminalState()) {
+                // a job that ended early says why instead of letting the wait time out
+                throw new AssertionError(
+                        run.name + " ended after " + run.processed.get() + " records",
+                        cluster.requestJobResult(job)
+                                .get()
+                                .getSerializedThrowable()
+                                .map(t -> t.deserializeError(ClassLoader.getSystemClassLoader()))
+                                .orElse(null));
+            }
             assertThat(System.nanoTime())
                     .as("%s processed %s of %s records", run.name, run.processed.get(), records)
                     .isLessThan(deadline);
