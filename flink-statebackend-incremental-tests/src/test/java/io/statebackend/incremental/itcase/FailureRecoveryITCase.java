@@ -16,9 +16,6 @@ import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.connector.sink2.Sink;
-import org.apache.flink.api.connector.sink2.SinkWriter;
-import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiter;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -55,7 +52,6 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -108,9 +104,6 @@ class FailureRecoveryITCase {
     /** The id of the checkpoint that completed {@link #checkpointAtGateCompleted}. */
     private static final AtomicLong GATE_CHECKPOINT_ID = new AtomicLong(-1L);
 
-    /** The last result the job emitted for each key. */
-    private static final Map<Integer, KeyResult> LAST_RESULTS = new ConcurrentHashMap<>();
-
     /**
      * Shared by all tests of the class and deleted after the MiniCluster has shut down: the cluster
      * discards a finished job's checkpoints asynchronously, after the job's result is available.
@@ -122,7 +115,7 @@ class FailureRecoveryITCase {
         FAILURE_THROWN.set(false);
         checkpointAtGateCompleted = new CompletableFuture<>();
         GATE_CHECKPOINT_ID.set(-1L);
-        LAST_RESULTS.clear();
+        IncrementalTestJobs.reset();
     }
 
     static Stream<Arguments> configurations() {
@@ -160,7 +153,7 @@ class FailureRecoveryITCase {
                 .keyBy(index -> (int) (index % NUM_KEYS), Types.INT)
                 .process(new SumCountListMapTimers())
                 .setParallelism(KEYED_PARALLELISM)
-                .sinkTo(new LastResultPerKeySink())
+                .sinkTo(new IncrementalTestJobs.LastResultPerKeySink())
                 .setParallelism(KEYED_PARALLELISM);
 
         final JobExecutionResult result = env.execute("failure-recovery");
@@ -176,7 +169,8 @@ class FailureRecoveryITCase {
                 .as("restored from the checkpoint taken at the gate (or a later one)")
                 .isGreaterThanOrEqualTo(GATE_CHECKPOINT_ID.get());
 
-        assertThat(LAST_RESULTS).containsExactlyInAnyOrderEntriesOf(expectedResults());
+        assertThat(IncrementalTestJobs.lastResults())
+                .containsExactlyInAnyOrderEntriesOf(expectedResults());
     }
 
     private static Configuration jobConfiguration(
@@ -387,36 +381,5 @@ class FailureRecoveryITCase {
         private static long orZero(Long value) {
             return value == null ? 0L : value;
         }
-    }
-
-    /** Records the last result per key; replays after the restore overwrite earlier ones. */
-    private static final class LastResultPerKeySink implements Sink<KeyResult> {
-
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        public SinkWriter<KeyResult> createWriter(WriterInitContext context) {
-            return new LastResultWriter();
-        }
-
-        @Override
-        @SuppressWarnings("deprecation")
-        public SinkWriter<KeyResult> createWriter(InitContext context) {
-            return new LastResultWriter();
-        }
-    }
-
-    private static final class LastResultWriter implements SinkWriter<KeyResult> {
-
-        @Override
-        public void write(KeyResult element, Context context) {
-            LAST_RESULTS.put(element.key, element);
-        }
-
-        @Override
-        public void flush(boolean endOfInput) {}
-
-        @Override
-        public void close() {}
     }
 }
