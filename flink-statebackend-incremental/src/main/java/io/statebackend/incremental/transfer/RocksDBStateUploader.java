@@ -157,13 +157,21 @@ public final class RocksDBStateUploader {
                 size += read;
             }
 
-            if (!closeableRegistry.unregisterCloseable(out)) {
-                // the registry was closed and closed the stream: the snapshot is cancelled
-                out = null;
-                throw new IOException("Upload of " + name + " was cancelled.");
-            }
-            StreamStateHandle handle = out.stream.closeAndGetHandle();
+            // still registered, so that cancelling also stops a stream stuck in completing
+            StreamStateHandle handle = out.closeAndGetHandle();
+            final boolean cancelledMeanwhile = !closeableRegistry.unregisterCloseable(out);
             out = null;
+            if (cancelledMeanwhile) {
+                IOException cancellation = new IOException("Upload of " + name + " was cancelled.");
+                if (handle != null) {
+                    try {
+                        handle.discardState();
+                    } catch (Exception e) {
+                        cancellation.addSuppressed(e);
+                    }
+                }
+                throw cancellation;
+            }
             if (handle == null) {
                 // nothing was written: streams return no handle for empty files
                 handle = new ByteStreamStateHandle("empty-" + UUID.randomUUID(), new byte[0]);
@@ -197,10 +205,11 @@ public final class RocksDBStateUploader {
     private static final class GuardedStream implements java.io.Closeable {
         private static final long CLOSE_WAIT_MILLIS = 1000;
 
-        final CheckpointStateOutputStream stream;
+        private final CheckpointStateOutputStream stream;
         private final java.util.concurrent.locks.ReentrantLock lock =
                 new java.util.concurrent.locks.ReentrantLock();
         private volatile boolean closed;
+        private volatile boolean completed;
 
         GuardedStream(CheckpointStateOutputStream stream) {
             this.stream = stream;
@@ -218,8 +227,27 @@ public final class RocksDBStateUploader {
             }
         }
 
+        /** Completes the upload; fails if a cancelling close came first. */
+        StreamStateHandle closeAndGetHandle() throws IOException {
+            lock.lock();
+            try {
+                if (closed) {
+                    throw new IOException("The upload stream was closed.");
+                }
+                StreamStateHandle handle = stream.closeAndGetHandle();
+                completed = true;
+                return handle;
+            } finally {
+                lock.unlock();
+            }
+        }
+
         @Override
         public void close() {
+            if (completed) {
+                // the file belongs to the handle now; its owner discards it if needed
+                return;
+            }
             closed = true;
             boolean locked = false;
             try {

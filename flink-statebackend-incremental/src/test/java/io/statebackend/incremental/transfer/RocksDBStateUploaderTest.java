@@ -149,6 +149,42 @@ class RocksDBStateUploaderTest {
         assertThat(TestStreamFactories.filesBelow(storage)).isEmpty();
     }
 
+    /**
+     * A stream can also hang while completing (an empty file is written only then); cancelling must
+     * stop it there too, not wait forever.
+     */
+    @Test
+    void closingTheRegistryStopsAnUploadStuckInCompleting() throws Exception {
+        Path empty = Files.createDirectories(tempDir.resolve("local")).resolve("000009.sst");
+        Files.createFile(empty);
+        Path storage = tempDir.resolve("storage");
+        BlockingStreamFactory factory =
+                new BlockingStreamFactory(TestStreamFactories.files(storage), 1);
+        CloseableRegistry registry = new CloseableRegistry();
+        CompletableFuture<List<StateFile>> upload =
+                CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return new RocksDBStateUploader(pool.executor())
+                                        .upload(
+                                                List.of(
+                                                        new FileUpload(
+                                                                empty,
+                                                                CheckpointedStateScope.SHARED)),
+                                                factory,
+                                                registry);
+                            } catch (Exception e) {
+                                throw new RuntimeException(e);
+                            }
+                        });
+        factory.awaitBlocked();
+        registry.close();
+
+        assertThatThrownBy(() -> upload.get(30, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class);
+        assertThat(TestStreamFactories.filesBelow(storage)).isEmpty();
+    }
+
     @Test
     void refusesWorkOnClosedPool() throws Exception {
         List<Path> local = createFiles(tempDir.resolve("local"), 2, 100);
