@@ -30,8 +30,7 @@ abstract class AbstractRocksDBMergingState<K, N, IN, SV, OUT> extends AbstractRo
 
     @Override
     public SV getInternal() throws IOException {
-        byte[] bytes = getRaw(currentKeyAndNamespace());
-        return bytes == null ? null : deserializeValue(bytes);
+        return get(currentKeyAndNamespace());
     }
 
     @Override
@@ -39,7 +38,13 @@ abstract class AbstractRocksDBMergingState<K, N, IN, SV, OUT> extends AbstractRo
         put(currentKeyAndNamespace(), value);
     }
 
-    private void put(byte[] key, SV value) throws IOException {
+    /** The stored value under a key built once by the caller, or null. */
+    protected SV get(byte[] key) throws IOException {
+        byte[] bytes = getRaw(key);
+        return bytes == null ? null : deserializeValue(bytes);
+    }
+
+    protected void put(byte[] key, SV value) throws IOException {
         try {
             if (value == null) {
                 backend.getDb().delete(columnFamily, backend.getWriteOptions(), key);

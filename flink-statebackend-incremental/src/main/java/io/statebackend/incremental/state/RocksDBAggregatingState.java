@@ -31,11 +31,13 @@ public class RocksDBAggregatingState<K, N, IN, ACC, OUT>
 
     @Override
     public void add(IN value) throws IOException {
-        ACC accumulator = getInternal();
+        // the key is serialized once for the read and the write
+        byte[] key = currentKeyAndNamespace();
+        ACC accumulator = get(key);
         if (accumulator == null) {
             accumulator = aggregateFunction.createAccumulator();
         }
-        updateInternal(aggregateFunction.add(value, accumulator));
+        put(key, aggregateFunction.add(value, accumulator));
     }
 
     @Override

@@ -29,8 +29,10 @@ public class RocksDBReducingState<K, N, V> extends AbstractRocksDBMergingState<K
 
     @Override
     public void add(V value) throws Exception {
-        V current = getInternal();
-        updateInternal(current == null ? value : reduceFunction.reduce(current, value));
+        // the key is serialized once for the read and the write
+        byte[] key = currentKeyAndNamespace();
+        V current = get(key);
+        put(key, current == null ? value : reduceFunction.reduce(current, value));
     }
 
     @Override

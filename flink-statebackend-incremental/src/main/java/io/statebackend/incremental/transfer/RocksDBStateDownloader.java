@@ -196,17 +196,13 @@ public final class RocksDBStateDownloader {
                             target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             closeableRegistry.registerCloseable(out);
 
-            final byte[] buffer = new byte[BUFFER_SIZE];
-            int read;
-            while ((read = in.read(buffer)) != -1) {
-                if (cancelled.get()) {
-                    throw new CancellationException(
+            size =
+                    copyWithChecksum(
+                            in,
+                            out,
+                            checksum,
+                            cancelled,
                             "Download of " + file.getName() + " stopped: another download failed.");
-                }
-                checksum.update(buffer, 0, read);
-                out.write(buffer, 0, read);
-                size += read;
-            }
         } catch (CancellationException e) {
             throw e;
         } catch (Throwable t) {
@@ -265,16 +261,13 @@ public final class RocksDBStateDownloader {
                 Files.copy(source, target);
             }
             try (InputStream in = Files.newInputStream(target)) {
-                final byte[] buffer = new byte[BUFFER_SIZE];
-                int read;
-                while ((read = in.read(buffer)) != -1) {
-                    if (cancelled.get()) {
-                        throw new CancellationException(
+                size =
+                        copyWithChecksum(
+                                in,
+                                null,
+                                checksum,
+                                cancelled,
                                 "Restore of " + file.getName() + " stopped: another file failed.");
-                    }
-                    checksum.update(buffer, 0, read);
-                    size += read;
-                }
             }
         } catch (CancellationException e) {
             throw e;
@@ -288,6 +281,35 @@ public final class RocksDBStateDownloader {
                     t);
         }
         verify(checkpointId, file, size, (int) checksum.getValue(), cancelled);
+    }
+
+    /**
+     * Reads {@code in} to its end into {@code checksum} and, if given, {@code out}; stops when
+     * another transfer failed.
+     *
+     * @return the number of bytes read
+     */
+    private static long copyWithChecksum(
+            InputStream in,
+            @Nullable OutputStream out,
+            CRC32C checksum,
+            AtomicBoolean cancelled,
+            String stoppedMessage)
+            throws IOException {
+        final byte[] buffer = new byte[BUFFER_SIZE];
+        long size = 0;
+        int read;
+        while ((read = in.read(buffer)) != -1) {
+            if (cancelled.get()) {
+                throw new CancellationException(stoppedMessage);
+            }
+            checksum.update(buffer, 0, read);
+            if (out != null) {
+                out.write(buffer, 0, read);
+            }
+            size += read;
+        }
+        return size;
     }
 
     private static void verify(
