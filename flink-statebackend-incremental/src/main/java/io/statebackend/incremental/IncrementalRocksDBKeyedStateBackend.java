@@ -639,7 +639,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                         && (type == CheckpointType.INCREMENTAL || type == CheckpointType.FULL))) {
             return new SnapshotStrategyRunner<>(
                             "Incremental RocksDB snapshot (" + type + ")",
-                            incrementalSnapshotOperation.strategyFor(type),
+                            incrementalSnapshotOperation.strategyFor(type, streamFactory),
                             cancelStreamRegistry,
                             SnapshotExecutionType.ASYNCHRONOUS)
                     .snapshot(checkpointId, timestamp, streamFactory, checkpointOptions);
