@@ -35,6 +35,7 @@ public final class IncrementalRocksDBOptions {
             ConfigOptions.key("state.backend.rocksdb.localdir")
                     .stringType()
                     .noDefaultValue()
+                    .withDeprecatedKeys("state.backend.rocksdb.checkpointdir")
                     .withDescription(
                             "Absolute local directories for the RocksDB instances, separated by ','"
                                     + " or the platform path separator. Defaults to the"
