@@ -187,7 +187,8 @@ public final class IncrementalRocksDBConfigurableOptions {
                     .defaultValue(1)
                     .withDescription(
                             "Minimum number of memtables merged together before they are written"
-                                    + " to a file. Larger than 0.");
+                                    + " to a file; RocksDB keeps it below writebuffer.count."
+                                    + " Larger than 0.");
 
     public static final ConfigOption<MemorySize> BLOCK_SIZE =
             ConfigOptions.key("state.backend.rocksdb.block.blocksize")
