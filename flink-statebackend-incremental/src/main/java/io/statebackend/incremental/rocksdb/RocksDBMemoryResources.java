@@ -1,6 +1,7 @@
 package io.statebackend.incremental.rocksdb;
 
 import io.statebackend.incremental.IncrementalRocksDBConfigurableOptions;
+import io.statebackend.incremental.IncrementalRocksDBOptions;
 import io.statebackend.incremental.IncrementalRocksDBSettings;
 import io.statebackend.incremental.rocksdb.options.ConfigValues;
 
@@ -111,10 +112,11 @@ public final class RocksDBMemoryResources implements AutoCloseable {
             return null;
         }
         // the TaskManager-wide resource is sized and split by the TaskManager's configuration
-        final IncrementalRocksDBSettings tmSettings =
-                IncrementalRocksDBSettings.fromConfig(tmConfig);
-        final double writeBufferRatio = tmSettings.getWriteBufferRatio();
-        final double highPriRatio = tmSettings.getHighPriorityPoolRatio();
+        // (read directly: an options factory named there may be visible to the job only)
+        final double writeBufferRatio =
+                ConfigValues.read(tmConfig, IncrementalRocksDBOptions.WRITE_BUFFER_RATIO);
+        final double highPriRatio =
+                ConfigValues.read(tmConfig, IncrementalRocksDBOptions.HIGH_PRIORITY_POOL_RATIO);
         final SharedResources shared = env.getSharedResources();
         final Object leaseHolder = new Object();
         final SharedResources.ResourceAndSize<RocksDBMemoryResources> resource =

@@ -343,6 +343,7 @@ class ConfiguredOptionsInDatabaseTest {
                     IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE,
                     IncrementalRocksDBOptions.WRITE_BUFFER_RATIO,
                     IncrementalRocksDBOptions.HIGH_PRIORITY_POOL_RATIO,
+                    // FixedPerTaskManagerMemoryTest
                     IncrementalRocksDBConfigurableOptions.FIX_PER_TM_MEMORY_SIZE,
                     // write batches during restore: ConfigurationValidationTest
                     IncrementalRocksDBOptions.WRITE_BATCH_SIZE,
