@@ -7,6 +7,7 @@ import io.statebackend.incremental.restore.RocksDBIncrementalRestoreOperation;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
+import io.statebackend.incremental.rocksdb.options.RocksDBOptionsContainer;
 import io.statebackend.incremental.transfer.RocksDBStateDownloader;
 import io.statebackend.incremental.transfer.StateFile;
 import io.statebackend.incremental.transfer.TransferThreadPool;
@@ -183,8 +184,12 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
             throws IOException {
         return RocksDBInstance.open(
                 path,
-                memory == null ? null : memory.getResourceHandle(),
-                settings.getMaxManifestFileSize(),
+                new RocksDBOptionsContainer(
+                        settings.getRocksDBOptions(),
+                        settings.getOptionsFactory(),
+                        memory == null ? null : memory.getResourceHandle(),
+                        settings.getMaxManifestFileSize(),
+                        path),
                 columnFamilyNames,
                 handlesOut);
     }

@@ -27,40 +27,46 @@ public final class IncrementalRocksDBOptions {
                     .booleanType()
                     .defaultValue(true)
                     .withDescription(
-                            "Whether checkpoints upload only the RocksDB files that are new since"
-                                    + " the last confirmed checkpoint. On by default for this"
-                                    + " backend (Flink's own backends default to false).");
+                            "Checkpoints upload only the RocksDB files that are new since the"
+                                    + " last confirmed checkpoint. (Flink's own backends default"
+                                    + " to false.) With false, checkpoints are full snapshots in"
+                                    + " the canonical format.");
 
     public static final ConfigOption<String> LOCAL_DIRECTORIES =
             ConfigOptions.key("state.backend.rocksdb.localdir")
                     .stringType()
                     .noDefaultValue()
+                    .withDeprecatedKeys("state.backend.rocksdb.checkpointdir")
                     .withDescription(
-                            "Absolute local directories for the RocksDB instances, separated by ','"
-                                    + " or the platform path separator. Defaults to the"
-                                    + " TaskManager's temporary directories.");
+                            "Absolute local directories for the RocksDB instances, separated by"
+                                    + " ',' or the platform path separator. Each instance picks"
+                                    + " one of them. Without it, the TaskManager's temporary"
+                                    + " directories (io.tmp.dirs).");
 
     public static final ConfigOption<PriorityQueueStateType> TIMER_SERVICE_FACTORY =
             ConfigOptions.key("state.backend.rocksdb.timer-service.factory")
                     .enumType(PriorityQueueStateType.class)
                     .defaultValue(PriorityQueueStateType.ROCKSDB)
-                    .withDescription("Where timers are kept: ROCKSDB or HEAP.");
+                    .withDescription(
+                            "Where timers live: ROCKSDB (in a column family, with an in-memory"
+                                    + " cache per key group) or HEAP (on the JVM heap, written into"
+                                    + " each checkpoint synchronously).");
 
     public static final ConfigOption<Integer> TIMER_SERVICE_CACHE_SIZE =
             ConfigOptions.key("state.backend.rocksdb.timer-service.cache-size")
                     .intType()
                     .defaultValue(128)
                     .withDescription(
-                            "Number of timers per key-group cached in memory in front of the"
-                                    + " RocksDB timer queue.");
+                            "Timers per key group cached in memory in front of the RocksDB"
+                                    + " timer queue. At least 1.");
 
     public static final ConfigOption<Boolean> USE_MANAGED_MEMORY =
             ConfigOptions.key("state.backend.rocksdb.memory.managed")
                     .booleanType()
                     .defaultValue(true)
                     .withDescription(
-                            "Whether the block cache and write buffers of all RocksDB instances of"
-                                    + " a slot are sized from, and share, the slot's managed"
+                            "The block cache and write buffers of all RocksDB instances of a slot"
+                                    + " are sized from, and shared within, the slot's managed"
                                     + " memory.");
 
     public static final ConfigOption<MemorySize> FIX_PER_SLOT_MEMORY_SIZE =
@@ -69,7 +75,8 @@ public final class IncrementalRocksDBOptions {
                     .noDefaultValue()
                     .withDescription(
                             "A fixed amount of memory per slot shared by its RocksDB instances;"
-                                    + " takes precedence over managed memory when set.");
+                                    + " takes precedence over managed memory when set. Larger"
+                                    + " than 0.");
 
     public static final ConfigOption<Double> WRITE_BUFFER_RATIO =
             ConfigOptions.key("state.backend.rocksdb.memory.write-buffer-ratio")
@@ -77,21 +84,25 @@ public final class IncrementalRocksDBOptions {
                     .defaultValue(0.5)
                     .withDescription(
                             "Share of the slot's RocksDB memory that write buffers (memtables)"
-                                    + " may take; they are charged to the block cache.");
+                                    + " may take; they are charged to the block cache. Between 0"
+                                    + " and 1.");
 
     public static final ConfigOption<Double> HIGH_PRIORITY_POOL_RATIO =
             ConfigOptions.key("state.backend.rocksdb.memory.high-prio-pool-ratio")
                     .doubleType()
                     .defaultValue(0.1)
                     .withDescription(
-                            "Share of the block cache reserved for index and filter blocks.");
+                            "Share of the block cache reserved for index and filter blocks."
+                                    + " Between 0 and 1; together with the write buffer ratio at"
+                                    + " most 1.");
 
     public static final ConfigOption<Integer> CHECKPOINT_TRANSFER_THREAD_NUM =
             ConfigOptions.key("state.backend.rocksdb.checkpoint.transfer.thread.num")
                     .intType()
                     .defaultValue(4)
                     .withDescription(
-                            "Threads per backend that upload or download checkpoint files.");
+                            "Threads per backend that upload or download checkpoint files. At"
+                                    + " least 1.");
 
     public static final ConfigOption<MemorySize> WRITE_BATCH_SIZE =
             ConfigOptions.key("state.backend.rocksdb.write-batch-size")
@@ -107,7 +118,8 @@ public final class IncrementalRocksDBOptions {
                     .defaultValue(MemorySize.parse("4mb"))
                     .withDescription(
                             "Size at which RocksDB rolls over to a new MANIFEST file. The MANIFEST"
-                                    + " is uploaded with every checkpoint, so it is kept small.");
+                                    + " is uploaded with every checkpoint, so it is kept small. At"
+                                    + " least 64kb.");
 
     private IncrementalRocksDBOptions() {}
 }

@@ -1,6 +1,8 @@
 package io.statebackend.incremental;
 
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
+import io.statebackend.incremental.rocksdb.options.ConfiguredRocksDBOptions;
+import io.statebackend.incremental.rocksdb.options.OptionsFactoryLoader;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.IllegalConfigurationException;
@@ -38,8 +40,10 @@ public final class IncrementalRocksDBSettings implements Serializable {
     private final int transferThreads;
     private final long writeBatchSize;
     private final long maxManifestFileSize;
+    private final ConfiguredRocksDBOptions rocksDBOptions;
+    @Nullable private final IncrementalRocksDBOptionsFactory optionsFactory;
 
-    private IncrementalRocksDBSettings(ReadableConfig config) {
+    private IncrementalRocksDBSettings(ReadableConfig config, @Nullable ClassLoader classLoader) {
         this.incrementalCheckpoints =
                 read(config, IncrementalRocksDBOptions.INCREMENTAL_CHECKPOINTS);
         this.localDirectories = parseLocalDirectories(config);
@@ -78,6 +82,8 @@ public final class IncrementalRocksDBSettings implements Serializable {
                     rawValue(config, IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE),
                     "it must be at least 64kb");
         }
+        this.rocksDBOptions = ConfiguredRocksDBOptions.fromConfig(config);
+        this.optionsFactory = OptionsFactoryLoader.load(config, classLoader);
     }
 
     /**
@@ -86,7 +92,18 @@ public final class IncrementalRocksDBSettings implements Serializable {
      * @throws IllegalConfigurationException naming the key and the value of the first wrong entry
      */
     public static IncrementalRocksDBSettings fromConfig(ReadableConfig config) {
-        return new IncrementalRocksDBSettings(config);
+        return new IncrementalRocksDBSettings(config, null);
+    }
+
+    /**
+     * Reads and validates every option of the backend; the options factory, if one is configured,
+     * is looked up next to the backend and then in {@code userClassLoader}.
+     *
+     * @throws IllegalConfigurationException naming the key and the value of the first wrong entry
+     */
+    public static IncrementalRocksDBSettings fromConfig(
+            ReadableConfig config, @Nullable ClassLoader userClassLoader) {
+        return new IncrementalRocksDBSettings(config, userClassLoader);
     }
 
     public boolean isIncrementalCheckpoints() {
@@ -132,6 +149,17 @@ public final class IncrementalRocksDBSettings implements Serializable {
 
     public long getMaxManifestFileSize() {
         return maxManifestFileSize;
+    }
+
+    /** The RocksDB options from the predefined profile and the configured keys. */
+    public ConfiguredRocksDBOptions getRocksDBOptions() {
+        return rocksDBOptions;
+    }
+
+    /** The configured options factory, or null. */
+    @Nullable
+    public IncrementalRocksDBOptionsFactory getOptionsFactory() {
+        return optionsFactory;
     }
 
     // ------------------------------------------------------------------------

@@ -3,6 +3,8 @@ package io.statebackend.incremental;
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
 import io.statebackend.incremental.loader.RocksDBVersionGuard;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
+import io.statebackend.incremental.rocksdb.options.ConfigurationWarnings;
+import io.statebackend.incremental.rocksdb.options.PredefinedOptions;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.IllegalConfigurationException;
@@ -89,10 +91,12 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
             merged.setString(entry.getKey(), entry.getValue());
         }
         merged.addAll(explicitSettings);
+        IncrementalRocksDBSettings mergedSettings =
+                IncrementalRocksDBSettings.fromConfig(merged, classLoader);
+        ConfigurationWarnings.logFor(merged, mergedSettings);
         IncrementalRocksDBStateBackend configured =
                 new IncrementalRocksDBStateBackend(
-                        new Configuration(explicitSettings),
-                        IncrementalRocksDBSettings.fromConfig(merged));
+                        new Configuration(explicitSettings), mergedSettings);
         configured.latencyTrackingConfigBuilder = latencyTrackingConfigBuilder.configure(config);
         return configured;
     }
@@ -130,6 +134,23 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
     public IncrementalRocksDBStateBackend withFixedMemoryPerSlot(MemorySize size) {
         return withSetting(
                 IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE.key(), size.toString());
+    }
+
+    /** The profile applied before the configured RocksDB keys and the options factory. */
+    public IncrementalRocksDBStateBackend withPredefinedOptions(PredefinedOptions profile) {
+        return withSetting(
+                IncrementalRocksDBConfigurableOptions.PREDEFINED_OPTIONS.key(), profile.name());
+    }
+
+    /**
+     * The options factory applied after the predefined options and the configured keys; it must be
+     * visible to the backend's class loader (the plugin folder).
+     */
+    public IncrementalRocksDBStateBackend withOptionsFactory(
+            Class<? extends IncrementalRocksDBOptionsFactory> factoryClass) {
+        return withSetting(
+                IncrementalRocksDBConfigurableOptions.OPTIONS_FACTORY.key(),
+                factoryClass.getName());
     }
 
     public IncrementalRocksDBSettings getSettings() {

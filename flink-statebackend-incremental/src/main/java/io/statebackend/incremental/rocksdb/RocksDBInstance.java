@@ -1,15 +1,17 @@
 package io.statebackend.incremental.rocksdb;
 
+import io.statebackend.incremental.rocksdb.options.ConfiguredRocksDBOptions;
+import io.statebackend.incremental.rocksdb.options.RocksDBOptionsContainer;
+
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.IOUtils;
 import org.apache.flink.util.Preconditions;
 
-import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
-import org.rocksdb.InfoLogLevel;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -49,13 +51,14 @@ public final class RocksDBInstance implements AutoCloseable {
     private static final AtomicInteger OPEN_INSTANCES = new AtomicInteger();
 
     private final File path;
+
+    /** Builds and owns the DB, column family, read and write options. */
+    private final RocksDBOptionsContainer options;
+
     private final DBOptions dbOptions;
     private final StringAppendOperator mergeOperator;
     private final ReadOptions readOptions;
     private final WriteOptions writeOptions;
-    private final BlockBasedTableConfig tableConfig;
-    private final long writeBufferSizeHint;
-    private final List<ColumnFamilyOptions> columnFamilyOptions = new ArrayList<>();
     private final List<ColumnFamilyHandle> columnFamilyHandles = new ArrayList<>();
 
     private RocksDB db;
@@ -66,40 +69,14 @@ public final class RocksDBInstance implements AutoCloseable {
         RocksDB.loadLibrary();
     }
 
-    private RocksDBInstance(
-            File path, @Nullable RocksDBMemoryResources memory, long maxManifestFileSize) {
+    private RocksDBInstance(File path, RocksDBOptionsContainer options) {
         this.path = path;
-        this.dbOptions =
-                new DBOptions()
-                        .setCreateIfMissing(true)
-                        .setCreateMissingColumnFamilies(true)
-                        .setUseFsync(false)
-                        .setAvoidFlushDuringShutdown(true)
-                        .setStatsDumpPeriodSec(0)
-                        .setInfoLogLevel(InfoLogLevel.HEADER_LEVEL)
-                        .setMaxLogFileSize(16L << 20)
-                        .setKeepLogFileNum(2)
-                        // the MANIFEST is part of every incremental checkpoint
-                        .setMaxManifestFileSize(maxManifestFileSize);
+        this.options = options;
+        this.dbOptions = options.createDBOptions();
+        this.readOptions = options.createReadOptions();
+        this.writeOptions = options.createWriteOptions();
+        // last: nothing after it can fail and leave it unclosed
         this.mergeOperator = new StringAppendOperator(LIST_DELIMITER);
-        // iterators must see every key, whatever prefix extractor a column family has
-        this.readOptions = new ReadOptions().setTotalOrderSeek(true);
-        // durability comes from checkpoints; the write-ahead log would only cost
-        this.writeOptions = new WriteOptions().setDisableWAL(true);
-        this.tableConfig = new BlockBasedTableConfig();
-        if (memory != null) {
-            dbOptions.setWriteBufferManager(memory.getWriteBufferManager());
-            tableConfig
-                    .setBlockCache(memory.getCache())
-                    .setCacheIndexAndFilterBlocks(true)
-                    .setCacheIndexAndFilterBlocksWithHighPriority(true)
-                    .setPinTopLevelIndexAndFilter(true);
-            // small memtables when little memory is given, so a flush frees memory early
-            this.writeBufferSizeHint =
-                    Math.max(1L << 20, Math.min(64L << 20, memory.getCapacity() / 8));
-        } else {
-            this.writeBufferSizeHint = 64L << 20;
-        }
     }
 
     /**
@@ -113,7 +90,37 @@ public final class RocksDBInstance implements AutoCloseable {
             List<byte[]> columnFamilyNames,
             List<ColumnFamilyHandle> handlesOut)
             throws IOException {
-        RocksDBInstance instance = new RocksDBInstance(path, memory, maxManifestFileSize);
+        return open(
+                path,
+                new RocksDBOptionsContainer(
+                        ConfiguredRocksDBOptions.fromConfig(new Configuration()),
+                        null,
+                        memory,
+                        maxManifestFileSize,
+                        path),
+                columnFamilyNames,
+                handlesOut);
+    }
+
+    /**
+     * Opens (or creates) the database at {@code path} with the options the container builds; the
+     * instance owns the container and closes it after the database.
+     */
+    public static RocksDBInstance open(
+            File path,
+            RocksDBOptionsContainer options,
+            List<byte[]> columnFamilyNames,
+            List<ColumnFamilyHandle> handlesOut)
+            throws IOException {
+        final RocksDBInstance instance;
+        try {
+            instance = new RocksDBInstance(path, options);
+        } catch (Throwable t) {
+            options.close();
+            throw new IOException(
+                    "Could not create the options of RocksDB at " + path + ": " + t.getMessage(),
+                    t);
+        }
         try {
             instance.openDatabase(columnFamilyNames, handlesOut);
             OPEN_INSTANCES.incrementAndGet();
@@ -144,13 +151,8 @@ public final class RocksDBInstance implements AutoCloseable {
     }
 
     private ColumnFamilyOptions newColumnFamilyOptions() {
-        ColumnFamilyOptions options =
-                new ColumnFamilyOptions()
-                        .setMergeOperator(mergeOperator)
-                        .setTableFormatConfig(tableConfig)
-                        .setWriteBufferSize(writeBufferSizeHint);
-        columnFamilyOptions.add(options);
-        return options;
+        // the list state needs this merge operator, whatever an options factory set
+        return options.createColumnOptions().setMergeOperator(mergeOperator);
     }
 
     /** Creates a column family; the handle is closed with this instance. */
@@ -236,14 +238,9 @@ public final class RocksDBInstance implements AutoCloseable {
             }
             db = null;
         }
-        for (ColumnFamilyOptions options : columnFamilyOptions) {
-            IOUtils.closeQuietly(options);
-        }
-        columnFamilyOptions.clear();
-        IOUtils.closeQuietly(readOptions);
-        IOUtils.closeQuietly(writeOptions);
+        // column family, DB, read and write options, filters, relocated logs
+        IOUtils.closeQuietly(options);
         IOUtils.closeQuietly(mergeOperator);
-        IOUtils.closeQuietly(dbOptions);
     }
 
     /** Closes the instance and deletes its directory. */

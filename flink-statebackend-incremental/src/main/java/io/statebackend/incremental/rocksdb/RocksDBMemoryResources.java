@@ -1,11 +1,16 @@
 package io.statebackend.incremental.rocksdb;
 
+import io.statebackend.incremental.IncrementalRocksDBConfigurableOptions;
+import io.statebackend.incremental.IncrementalRocksDBOptions;
 import io.statebackend.incremental.IncrementalRocksDBSettings;
+import io.statebackend.incremental.rocksdb.options.ConfigValues;
 
 import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.runtime.execution.Environment;
 import org.apache.flink.runtime.memory.MemoryManager;
 import org.apache.flink.runtime.memory.OpaqueMemoryResource;
+import org.apache.flink.runtime.memory.SharedResources;
 
 import org.rocksdb.Cache;
 import org.rocksdb.LRUCache;
@@ -29,6 +34,8 @@ public final class RocksDBMemoryResources implements AutoCloseable {
     static final String MANAGED_MEMORY_RESOURCE_ID = "state-incremental-rocksdb-managed-memory";
 
     static final String FIXED_MEMORY_RESOURCE_ID = "state-incremental-rocksdb-fixed-slot-memory";
+
+    static final String FIXED_TM_MEMORY_RESOURCE_ID = "state-incremental-rocksdb-fixed-tm-memory";
 
     static {
         // the cache may be created before any database of this JVM is opened
@@ -63,9 +70,10 @@ public final class RocksDBMemoryResources implements AutoCloseable {
     }
 
     /**
-     * Leases the slot's shared resources: a fixed amount per slot if configured, else the
-     * operator's fraction of the slot's managed memory, else none (each instance then uses
-     * RocksDB's defaults and is not bounded by Flink).
+     * Leases the shared resources, in Flink's order: a fixed amount per slot if configured, else
+     * the operator's fraction of the slot's managed memory, else a fixed amount per TaskManager
+     * ({@code state.backend.rocksdb.memory.fixed-per-tm} in the TaskManager's configuration, with
+     * its ratios), else none (each instance then uses RocksDB's defaults and is not bounded).
      */
     @Nullable
     public static OpaqueMemoryResource<RocksDBMemoryResources> acquire(
@@ -87,7 +95,40 @@ public final class RocksDBMemoryResources implements AutoCloseable {
                     size -> create(size, writeBufferRatio, highPriRatio),
                     managedMemoryFraction);
         }
+        if (!settings.isUseManagedMemory()) {
+            return acquirePerTaskManager(env);
+        }
         return null;
+    }
+
+    @Nullable
+    private static OpaqueMemoryResource<RocksDBMemoryResources> acquirePerTaskManager(
+            Environment env) throws Exception {
+        final ReadableConfig tmConfig = env.getTaskManagerInfo().getConfiguration();
+        final MemorySize perTm =
+                ConfigValues.read(
+                        tmConfig, IncrementalRocksDBConfigurableOptions.FIX_PER_TM_MEMORY_SIZE);
+        if (perTm == null || perTm.getBytes() <= 0) {
+            return null;
+        }
+        // the TaskManager-wide resource is sized and split by the TaskManager's configuration
+        // (read directly: an options factory named there may be visible to the job only)
+        final double writeBufferRatio =
+                ConfigValues.read(tmConfig, IncrementalRocksDBOptions.WRITE_BUFFER_RATIO);
+        final double highPriRatio =
+                ConfigValues.read(tmConfig, IncrementalRocksDBOptions.HIGH_PRIORITY_POOL_RATIO);
+        final SharedResources shared = env.getSharedResources();
+        final Object leaseHolder = new Object();
+        final SharedResources.ResourceAndSize<RocksDBMemoryResources> resource =
+                shared.getOrAllocateSharedResource(
+                        FIXED_TM_MEMORY_RESOURCE_ID,
+                        leaseHolder,
+                        size -> create(size, writeBufferRatio, highPriRatio),
+                        perTm.getBytes());
+        return new OpaqueMemoryResource<>(
+                resource.resourceHandle(),
+                resource.size(),
+                () -> shared.release(FIXED_TM_MEMORY_RESOURCE_ID, leaseHolder, unused -> {}));
     }
 
     public Cache getCache() {
