@@ -337,6 +337,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         if (existing != null) {
             existing.updateSerializers(
                     metaInfo.getNamespaceSerializer(), metaInfo.getStateSerializer());
+            existing.setTtlConfig(stateDesc.getTtlConfig());
             return (IS) existing;
         }
         AbstractRocksDBState<K, N, SV> state =
@@ -345,6 +346,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                         stateDesc,
                         metaInfo.getNamespaceSerializer(),
                         metaInfo.getStateSerializer());
+        state.setTtlConfig(stateDesc.getTtlConfig());
         createdStates.put(stateDesc.getName(), state);
         return (IS) state;
     }
