@@ -38,6 +38,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
     private final int transferThreads;
     private final long writeBatchSize;
     private final long maxManifestFileSize;
+    private final boolean ttlBackgroundCleanup;
 
     private IncrementalRocksDBSettings(ReadableConfig config) {
         this.incrementalCheckpoints =
@@ -78,6 +79,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
                     rawValue(config, IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE),
                     "it must be at least 64kb");
         }
+        this.ttlBackgroundCleanup = read(config, IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP);
     }
 
     /**
@@ -132,6 +134,11 @@ public final class IncrementalRocksDBSettings implements Serializable {
 
     public long getMaxManifestFileSize() {
         return maxManifestFileSize;
+    }
+
+    /** Whether TTL states that ask for background cleanup get it. */
+    public boolean isTtlBackgroundCleanup() {
+        return ttlBackgroundCleanup;
     }
 
     // ------------------------------------------------------------------------
