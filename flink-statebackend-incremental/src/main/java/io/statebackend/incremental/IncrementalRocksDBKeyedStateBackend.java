@@ -16,6 +16,7 @@ import io.statebackend.incremental.timers.RocksDBPriorityQueueFactory;
 import io.statebackend.incremental.transfer.RocksDBStateUploader;
 import io.statebackend.incremental.transfer.StateFile;
 import io.statebackend.incremental.transfer.TransferThreadPool;
+import io.statebackend.incremental.ttl.TtlBackgroundCleanup;
 
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.state.State;
@@ -138,6 +139,9 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
 
     private final RocksDBIncrementalSnapshotOperation<K> incrementalSnapshotOperation;
 
+    /** Deletes expired entries of TTL states that ask for background cleanup; task thread. */
+    private final TtlBackgroundCleanup ttlCleanup;
+
     private boolean disposed;
 
     IncrementalRocksDBKeyedStateBackend(
@@ -185,6 +189,13 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         this.keyGroupPrefixBytes = keyGroupPrefixBytes;
         this.sharedKeyBuilder =
                 new SerializedCompositeKeyBuilder<>(keySerializer, keyGroupPrefixBytes, 32);
+        this.ttlCleanup =
+                new TtlBackgroundCleanup(
+                        db,
+                        instance.getReadOptions(),
+                        instance.getWriteOptions(),
+                        ttlTimeProvider,
+                        settings.isTtlBackgroundCleanup());
 
         if (settings.getTimerServiceType()
                 == IncrementalRocksDBOptions.PriorityQueueStateType.HEAP) {
@@ -285,6 +296,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     public void setCurrentKey(K newKey) {
         super.setCurrentKey(newKey);
         sharedKeyBuilder.setKeyAndKeyGroup(getCurrentKey(), getCurrentKeyGroupIndex());
+        ttlCleanup.onRecord();
     }
 
     public IncrementalRocksDBSettings getSettings() {
@@ -337,6 +349,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         if (existing != null) {
             existing.updateSerializers(
                     metaInfo.getNamespaceSerializer(), metaInfo.getStateSerializer());
+            existing.setTtlConfig(stateDesc.getTtlConfig());
+            ttlCleanup.register(existing, stateDesc.getType());
             return (IS) existing;
         }
         AbstractRocksDBState<K, N, SV> state =
@@ -345,6 +359,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                         stateDesc,
                         metaInfo.getNamespaceSerializer(),
                         metaInfo.getStateSerializer());
+        state.setTtlConfig(stateDesc.getTtlConfig());
+        ttlCleanup.register(state, stateDesc.getType());
         createdStates.put(stateDesc.getName(), state);
         return (IS) state;
     }
@@ -736,6 +752,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         dbResourceGuard.close();
         // no snapshot runs any more: stop the transfer threads
         transferPool.close();
+        ttlCleanup.clear();
         createdStates.clear();
         registeredStates.clear();
         instance.close();
@@ -765,6 +782,11 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     /** The incremental snapshot operation, for tests that look at what it may reuse. */
     public RocksDBIncrementalSnapshotOperation<K> getIncrementalSnapshotOperation() {
         return incrementalSnapshotOperation;
+    }
+
+    /** The background TTL cleanup, for tests and tools that drive it. */
+    public TtlBackgroundCleanup getTtlCleanup() {
+        return ttlCleanup;
     }
 
     /** Names of the registered states, for tests. */

@@ -121,5 +121,18 @@ public final class IncrementalRocksDBOptions {
                                     + " is uploaded with every checkpoint, so it is kept small. At"
                                     + " least 64kb.");
 
+    public static final ConfigOption<Boolean> TTL_BACKGROUND_CLEANUP =
+            ConfigOptions.key(OWN_PREFIX + "ttl.background-cleanup")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Whether states whose TTL config asks for background cleanup (Flink's"
+                                    + " default, and cleanupInRocksdbCompactFilter) have expired"
+                                    + " entries deleted by a bounded scan on the task thread, a"
+                                    + " few entries per record. Upstream RocksDB has no TTL"
+                                    + " compaction filter. When false, expired entries go only"
+                                    + " when read, by incremental cleanup if configured, and from"
+                                    + " full snapshots.");
+
     private IncrementalRocksDBOptions() {}
 }

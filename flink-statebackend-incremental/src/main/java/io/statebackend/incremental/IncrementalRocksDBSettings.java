@@ -42,6 +42,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
     private final long maxManifestFileSize;
     private final ConfiguredRocksDBOptions rocksDBOptions;
     @Nullable private final IncrementalRocksDBOptionsFactory optionsFactory;
+    private final boolean ttlBackgroundCleanup;
 
     private IncrementalRocksDBSettings(ReadableConfig config, @Nullable ClassLoader classLoader) {
         this.incrementalCheckpoints =
@@ -84,6 +85,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
         }
         this.rocksDBOptions = ConfiguredRocksDBOptions.fromConfig(config);
         this.optionsFactory = OptionsFactoryLoader.load(config, classLoader);
+        this.ttlBackgroundCleanup = read(config, IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP);
     }
 
     /**
@@ -160,6 +162,11 @@ public final class IncrementalRocksDBSettings implements Serializable {
     @Nullable
     public IncrementalRocksDBOptionsFactory getOptionsFactory() {
         return optionsFactory;
+    }
+
+    /** Whether TTL states that ask for background cleanup get it. */
+    public boolean isTtlBackgroundCleanup() {
+        return ttlBackgroundCleanup;
     }
 
     // ------------------------------------------------------------------------

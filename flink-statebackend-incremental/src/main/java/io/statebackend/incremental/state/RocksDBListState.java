@@ -110,6 +110,30 @@ public class RocksDBListState<K, N, V> extends AbstractRocksDBState<K, N, List<V
     }
 
     @Override
+    public List<V> readStateEntry(List<byte[]> rawKeys, List<byte[]> rawValues) throws IOException {
+        return deserializeList(rawValues.get(0));
+    }
+
+    @Override
+    public void writeStateEntry(List<byte[]> rawKeys, List<byte[]> rawValues, List<V> newValue)
+            throws IOException {
+        if (newValue == null || newValue.isEmpty()) {
+            deleteStateEntry(rawKeys);
+            return;
+        }
+        try {
+            backend.getDb()
+                    .put(
+                            columnFamily,
+                            backend.getWriteOptions(),
+                            rawKeys.get(0),
+                            serializeList(newValue));
+        } catch (RocksDBException e) {
+            throw new IOException("Could not update list state '" + stateName + "'", e);
+        }
+    }
+
+    @Override
     public void mergeNamespaces(N target, Collection<N> sources) throws IOException {
         if (sources == null || sources.isEmpty()) {
             return;

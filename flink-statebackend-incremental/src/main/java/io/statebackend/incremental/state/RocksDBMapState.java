@@ -5,6 +5,7 @@ import org.apache.flink.api.common.typeutils.base.MapSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.queryablestate.client.state.serialization.KvStateSerializer;
+import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.runtime.state.SerializedCompositeKeyBuilder;
 import org.apache.flink.runtime.state.internal.InternalMapState;
 import org.apache.flink.util.FlinkRuntimeException;
@@ -18,10 +19,12 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -36,6 +39,9 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
 
     private TypeSerializer<UK> userKeySerializer;
     private TypeSerializer<UV> userValueSerializer;
+
+    /** Reads RocksDB keys for the incremental visitor; task thread only. */
+    private final DataInputDeserializer visitorKeyInput = new DataInputDeserializer();
 
     public RocksDBMapState(
             RocksDBStateContext<K> backend,
@@ -237,6 +243,88 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
     }
 
     // ------------------------------------------------------------------------
+    //  state entries for the incremental visitor: all user keys of one key and namespace
+    // ------------------------------------------------------------------------
+
+    @Override
+    public int stateEntryKeyLength(byte[] rawKey) {
+        TypeSerializer<K> keySerializer = backend.getKeySerializer();
+        boolean ambiguous =
+                CompositeKeySerializationUtils.isAmbiguousKeyPossible(
+                        keySerializer, namespaceSerializer);
+        int keyGroupPrefixBytes = backend.getKeyGroupPrefixBytes();
+        visitorKeyInput.setBuffer(rawKey, keyGroupPrefixBytes, rawKey.length - keyGroupPrefixBytes);
+        try {
+            CompositeKeySerializationUtils.readKey(keySerializer, visitorKeyInput, ambiguous);
+            CompositeKeySerializationUtils.readNamespace(
+                    namespaceSerializer, visitorKeyInput, ambiguous);
+        } catch (IOException e) {
+            throw failure("read a key of", e);
+        }
+        return rawKey.length - visitorKeyInput.available();
+    }
+
+    @Override
+    public Map<UK, UV> readStateEntry(List<byte[]> rawKeys, List<byte[]> rawValues)
+            throws IOException {
+        int prefixLength = stateEntryKeyLength(rawKeys.get(0));
+        Map<UK, UV> result = new HashMap<>();
+        for (int i = 0; i < rawKeys.size(); i++) {
+            result.put(
+                    readUserKey(rawKeys.get(i), prefixLength),
+                    deserializeUserValue(rawValues.get(i), valueInput));
+        }
+        return result;
+    }
+
+    /**
+     * Makes the user keys read as {@code rawKeys} hold {@code newValue}: those missing from it are
+     * deleted, changed ones rewritten, new ones added; other user keys of the pair stay as they
+     * are.
+     */
+    @Override
+    public void writeStateEntry(List<byte[]> rawKeys, List<byte[]> rawValues, Map<UK, UV> newValue)
+            throws IOException {
+        if (newValue == null) {
+            deleteStateEntry(rawKeys);
+            return;
+        }
+        int prefixLength = stateEntryKeyLength(rawKeys.get(0));
+        Set<UK> seen = new HashSet<>();
+        try (WriteBatch batch = new WriteBatch()) {
+            for (int i = 0; i < rawKeys.size(); i++) {
+                UK userKey = readUserKey(rawKeys.get(i), prefixLength);
+                seen.add(userKey);
+                if (!newValue.containsKey(userKey)) {
+                    batch.delete(columnFamily, rawKeys.get(i));
+                    continue;
+                }
+                byte[] bytes = serializeUserValue(newValue.get(userKey));
+                if (!Arrays.equals(bytes, rawValues.get(i))) {
+                    batch.put(columnFamily, rawKeys.get(i), bytes);
+                }
+            }
+            for (Map.Entry<UK, UV> entry : newValue.entrySet()) {
+                if (!seen.contains(entry.getKey())) {
+                    valueOutput.clear();
+                    valueOutput.write(rawKeys.get(0), 0, prefixLength);
+                    userKeySerializer.serialize(entry.getKey(), valueOutput);
+                    byte[] key = valueOutput.getCopyOfBuffer();
+                    batch.put(columnFamily, key, serializeUserValue(entry.getValue()));
+                }
+            }
+            if (batch.count() > 0) {
+                backend.getDb().write(backend.getWriteOptions(), batch);
+            }
+        } catch (RocksDBException e) {
+            throw new IOException("Could not write to map state '" + stateName + "'", e);
+        }
+    }
+
+    private UK readUserKey(byte[] rawKey, int prefixLength) throws IOException {
+        visitorKeyInput.setBuffer(rawKey, prefixLength, rawKey.length - prefixLength);
+        return userKeySerializer.deserialize(visitorKeyInput);
+    }
 
     /** One map entry as read from RocksDB; user key and value are deserialized on demand. */
     private final class RawEntry implements Map.Entry<UK, UV> {

@@ -118,6 +118,8 @@ class ConfigurationValidationTest {
         values.add(wrong(IncrementalRocksDBOptions.TIMER_SERVICE_CACHE_SIZE, "many"));
         // state.backend.rocksdb.memory.managed
         values.add(wrong(IncrementalRocksDBOptions.USE_MANAGED_MEMORY, "maybe"));
+        // state.backend.incremental-rocksdb.ttl.background-cleanup
+        values.add(wrong(IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP, "sometimes"));
         // state.backend.rocksdb.memory.fixed-per-slot
         values.add(wrong(IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE, "abc"));
         values.add(wrong(IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE, "0"));
@@ -207,7 +209,7 @@ class ConfigurationValidationTest {
         for (WrongValue wrongValue : wrongValues()) {
             coveredKeys.add(wrongValue.option.key());
         }
-        assertThat(allKeys).hasSize(11);
+        assertThat(allKeys).hasSize(12);
         assertThat(coveredKeys).isEqualTo(allKeys);
     }
 
@@ -234,6 +236,7 @@ class ConfigurationValidationTest {
             assertThat(settings.getHighPriorityPoolRatio()).isEqualTo(0.1);
             assertThat(settings.getWriteBatchSize()).isEqualTo(2L << 20);
             assertThat(settings.getMaxManifestFileSize()).isEqualTo(4L << 20);
+            assertThat(settings.isTtlBackgroundCleanup()).isTrue();
         }
     }
 
@@ -250,6 +253,7 @@ class ConfigurationValidationTest {
         map.put(IncrementalRocksDBOptions.CHECKPOINT_TRANSFER_THREAD_NUM.key(), "9");
         map.put(IncrementalRocksDBOptions.WRITE_BATCH_SIZE.key(), "0");
         map.put(IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE.key(), "64kb");
+        map.put(IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP.key(), "false");
         return Configuration.fromMap(map);
     }
 
@@ -272,6 +276,7 @@ class ConfigurationValidationTest {
             assertThat(settings.getTimerServiceType()).isEqualTo(PriorityQueueStateType.HEAP);
             assertThat(settings.getTimerCacheSize()).isEqualTo(7);
             assertThat(settings.isUseManagedMemory()).isFalse();
+            assertThat(settings.isTtlBackgroundCleanup()).isFalse();
             assertThat(settings.getFixedMemoryPerSlot()).contains(MemorySize.parse("16mb"));
             assertThat(settings.getWriteBufferRatio()).isEqualTo(0.6);
             assertThat(settings.getHighPriorityPoolRatio()).isEqualTo(0.4);

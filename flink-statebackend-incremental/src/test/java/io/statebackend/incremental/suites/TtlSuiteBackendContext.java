@@ -15,17 +15,28 @@ import java.nio.file.Files;
 final class TtlSuiteBackendContext extends StateBackendTestContext {
 
     private final boolean incremental;
-    private final File root;
+
+    /**
+     * Created on first use: the base class asks for the checkpoint storage in its constructor,
+     * before this class's fields are assigned.
+     */
+    private File root;
 
     TtlSuiteBackendContext(TtlTimeProvider timeProvider, boolean incremental) {
         super(timeProvider);
         this.incremental = incremental;
-        try {
-            this.root = Files.createTempDirectory("ttl-suite").toFile();
-            root.deleteOnExit();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+    }
+
+    private File root() {
+        if (root == null) {
+            try {
+                root = Files.createTempDirectory("ttl-suite").toFile();
+                root.deleteOnExit();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         }
+        return root;
     }
 
     @Override
@@ -33,11 +44,11 @@ final class TtlSuiteBackendContext extends StateBackendTestContext {
         return SuiteConfigurations.backend(
                 PriorityQueueStateType.ROCKSDB,
                 incremental,
-                new File(root, "rocksdb").getAbsolutePath());
+                new File(root(), "rocksdb").getAbsolutePath());
     }
 
     @Override
     protected CheckpointStorage createCheckpointStorage() {
-        return new FileSystemCheckpointStorage(new File(root, "checkpoints").toURI());
+        return new FileSystemCheckpointStorage(new File(root(), "checkpoints").toURI());
     }
 }

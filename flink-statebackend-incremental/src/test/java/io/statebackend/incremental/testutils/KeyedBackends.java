@@ -75,6 +75,55 @@ public final class KeyedBackends {
             double managedMemoryFraction,
             CloseableRegistry cancelStreamRegistry)
             throws Exception {
+        return create(
+                backend,
+                env,
+                operatorIdentifier,
+                metrics,
+                keySerializer,
+                numberOfKeyGroups,
+                keyGroupRange,
+                stateHandles,
+                managedMemoryFraction,
+                cancelStreamRegistry,
+                TtlTimeProvider.DEFAULT);
+    }
+
+    /** Creates a backend whose TTL states read the time from {@code timeProvider}. */
+    public static <K> IncrementalRocksDBKeyedStateBackend<K> create(
+            IncrementalRocksDBStateBackend backend,
+            Environment env,
+            TypeSerializer<K> keySerializer,
+            int numberOfKeyGroups,
+            TtlTimeProvider timeProvider)
+            throws Exception {
+        return create(
+                backend,
+                env,
+                "test-operator",
+                new UnregisteredMetricsGroup(),
+                keySerializer,
+                numberOfKeyGroups,
+                new KeyGroupRange(0, numberOfKeyGroups - 1),
+                java.util.Collections.emptyList(),
+                1.0,
+                new CloseableRegistry(),
+                timeProvider);
+    }
+
+    private static <K> IncrementalRocksDBKeyedStateBackend<K> create(
+            IncrementalRocksDBStateBackend backend,
+            Environment env,
+            String operatorIdentifier,
+            MetricGroup metrics,
+            TypeSerializer<K> keySerializer,
+            int numberOfKeyGroups,
+            KeyGroupRange keyGroupRange,
+            Collection<KeyedStateHandle> stateHandles,
+            double managedMemoryFraction,
+            CloseableRegistry cancelStreamRegistry,
+            TtlTimeProvider timeProvider)
+            throws Exception {
         return (IncrementalRocksDBKeyedStateBackend<K>)
                 backend.createKeyedStateBackend(
                         new KeyedStateBackendParametersImpl<>(
@@ -85,7 +134,7 @@ public final class KeyedBackends {
                                 numberOfKeyGroups,
                                 keyGroupRange,
                                 env.getTaskKvStateRegistry(),
-                                TtlTimeProvider.DEFAULT,
+                                timeProvider,
                                 metrics,
                                 (name, value) -> {},
                                 stateHandles,
