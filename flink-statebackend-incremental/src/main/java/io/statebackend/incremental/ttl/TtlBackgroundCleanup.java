@@ -32,21 +32,30 @@ import java.util.List;
  * TTL's background cleanup without a compaction filter: a bounded slice of every TTL state's column
  * family is scanned on the task thread between records, and expired entries in it are deleted.
  *
- * <p>Every {@value #RECORDS_PER_SLICE} records (calls of {@link #onRecord()}, made when the backend
- * switches to a record's key) one state, in turn, gets a slice: an iterator is opened on the
- * current database, seeks after the last key of that state's previous slice, reads at most {@value
- * #ENTRIES_PER_SLICE} entries, deletes the expired ones (and trims expired elements of lists) in
- * one write batch, and is closed. Read and delete happen in one call on the thread that owns every
- * write, so an entry rewritten by the task is never deleted: it was either rewritten before the
- * slice read it (then it is not expired) or after the slice deleted it. After the last key of a
- * state the next slice starts at its first key, so every entry is reached, also those never read
- * again. The cost per record is bounded by one seek per slice and a few entries read, whose expiry
- * is checked on the bytes (the last-access timestamp leads every TTL value).
+ * <p>Every few records (calls of {@link #onRecord()}, made when the backend switches to a record's
+ * key) one state, in turn, gets a slice: an iterator is opened on the current database, seeks after
+ * the last key of that state's previous slice, reads at most {@value #ENTRIES_PER_SLICE} entries,
+ * deletes the expired ones (and trims expired elements of lists) in one write batch, and is closed.
+ * Read and delete happen in one call on the thread that owns every write, so an entry rewritten by
+ * the task is never deleted: it was either rewritten before the slice read it (then it is not
+ * expired) or after the slice deleted it. After the last key of a state the next slice starts at
+ * its first key, so every entry is reached, also those never read again. The cost per record is
+ * bounded by one seek per slice and a few entries read, whose expiry is checked on the bytes (the
+ * last-access timestamp leads every TTL value).
+ *
+ * <p>The pace adapts to what the slices find: a slice that finds an expired entry brings the next
+ * one {@value #MIN_RECORDS_PER_SLICE} records later; a slice that finds none doubles the distance,
+ * up to {@value #MAX_RECORDS_PER_SLICE} records. So a wave of expiring keys is cleaned at full pace
+ * while a state with nothing to clean costs a slice per thousand records, and every key is still
+ * reached. Slices read with {@code fill_cache} off, so the scan does not evict the task's blocks.
  */
 public final class TtlBackgroundCleanup {
 
-    /** Records between two slices; see the TTL section of {@code docs/decisions.md}. */
-    public static final int RECORDS_PER_SLICE = 32;
+    /** Records between two slices while slices find expired entries. */
+    public static final int MIN_RECORDS_PER_SLICE = 32;
+
+    /** Records between two slices at most, while slices find nothing to clean. */
+    public static final int MAX_RECORDS_PER_SLICE = 1024;
 
     /** RocksDB entries read by one slice at most. */
     public static final int ENTRIES_PER_SLICE = 64;
@@ -59,6 +68,7 @@ public final class TtlBackgroundCleanup {
 
     private final List<StateCleaner> cleaners = new ArrayList<>();
     private int recordsSinceSlice;
+    private int recordsPerSlice = MIN_RECORDS_PER_SLICE;
     private int nextCleaner;
 
     public TtlBackgroundCleanup(
@@ -68,7 +78,8 @@ public final class TtlBackgroundCleanup {
             TtlTimeProvider timeProvider,
             boolean enabled) {
         this.db = Preconditions.checkNotNull(db, "RocksDB must not be null");
-        this.readOptions = Preconditions.checkNotNull(readOptions, "Read options are missing");
+        Preconditions.checkNotNull(readOptions, "Read options are missing");
+        this.readOptions = new ReadOptions(readOptions).setFillCache(false);
         this.writeOptions = Preconditions.checkNotNull(writeOptions, "Write options are missing");
         this.timeProvider = Preconditions.checkNotNull(timeProvider, "Time provider is missing");
         this.enabled = enabled;
@@ -102,14 +113,21 @@ public final class TtlBackgroundCleanup {
 
     /** Called by the task thread once per record; runs a slice every few records. */
     public void onRecord() {
-        if (cleaners.isEmpty() || ++recordsSinceSlice < RECORDS_PER_SLICE) {
+        if (cleaners.isEmpty() || ++recordsSinceSlice < recordsPerSlice) {
             return;
         }
         recordsSinceSlice = 0;
-        runSlice();
+        if (runSlice() > 0) {
+            recordsPerSlice = MIN_RECORDS_PER_SLICE;
+        } else if (recordsPerSlice < MAX_RECORDS_PER_SLICE) {
+            recordsPerSlice *= 2;
+        }
     }
 
-    /** Scans the next slice of the next state; returns the number of RocksDB entries deleted. */
+    /**
+     * Scans the next slice of the next state; returns the number of RocksDB entries deleted or
+     * trimmed.
+     */
     public int runSlice() {
         if (cleaners.isEmpty()) {
             return 0;
@@ -125,9 +143,15 @@ public final class TtlBackgroundCleanup {
         return !cleaners.isEmpty();
     }
 
+    /** Records that pass before the next slice now, for tests. */
+    int getRecordsPerSlice() {
+        return recordsPerSlice;
+    }
+
     /** Forgets all states; the backend calls it before it closes the database. */
     public void clear() {
         cleaners.clear();
+        readOptions.close();
     }
 
     /** The cursor and expiry check of one state. */
@@ -183,6 +207,7 @@ public final class TtlBackgroundCleanup {
                             deleted++;
                         } else if (kept != value) {
                             batch.put(state.getColumnFamilyHandle(), key, kept);
+                            deleted++;
                         }
                     } else if (expired(value, now)) {
                         batch.delete(state.getColumnFamilyHandle(), key);

@@ -120,6 +120,37 @@ class TtlBackgroundCleanupTest {
     }
 
     @Test
+    void paceSlowsWhileNothingExpiresAndQuickensWhenSomethingDoes() throws Exception {
+        createBackend(true);
+        ValueStateDescriptor<String> descriptor =
+                new ValueStateDescriptor<>("values", String.class);
+        descriptor.enableTimeToLive(defaultTtl());
+        ValueState<String> state =
+                backend.getPartitionedState(
+                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+        time.now = 0;
+        for (int key = 0; key < 5_000; key++) {
+            backend.setCurrentKey(key);
+            state.update("v" + key);
+        }
+        TtlBackgroundCleanup cleanup = backend.getTtlCleanup();
+        for (int i = 0; i < 20 * TtlBackgroundCleanup.MAX_RECORDS_PER_SLICE; i++) {
+            backend.setCurrentKey(i % 5_000);
+        }
+        assertThat(cleanup.getRecordsPerSlice())
+                .isEqualTo(TtlBackgroundCleanup.MAX_RECORDS_PER_SLICE);
+        assertThat(countEntries("values")).isEqualTo(5_000);
+
+        time.now = 150;
+        for (int i = 0; i < 2 * TtlBackgroundCleanup.MAX_RECORDS_PER_SLICE; i++) {
+            backend.setCurrentKey(10_000 + i);
+        }
+        assertThat(cleanup.getRecordsPerSlice())
+                .isEqualTo(TtlBackgroundCleanup.MIN_RECORDS_PER_SLICE);
+        assertThat(countEntries("values")).isLessThan(5_000);
+    }
+
+    @Test
     void mapAndListStatesLoseOnlyTheirExpiredElements() throws Exception {
         createBackend(true);
         MapStateDescriptor<String, String> mapDescriptor =
@@ -148,7 +179,7 @@ class TtlBackgroundCleanupTest {
         list.add("gone");
 
         time.now = 150;
-        for (int i = 0; i < 10 * TtlBackgroundCleanup.RECORDS_PER_SLICE; i++) {
+        for (int i = 0; i < 10 * TtlBackgroundCleanup.MAX_RECORDS_PER_SLICE; i++) {
             backend.setCurrentKey(1000 + i);
         }
 
