@@ -13,7 +13,6 @@ import org.rocksdb.InfoLogLevel;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
-import org.rocksdb.StringAppendOperator;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,12 +44,20 @@ public final class RocksDBInstance implements AutoCloseable {
      */
     public static final char LIST_DELIMITER = ',';
 
+    /**
+     * RocksDB's full-merge string append operator (the one Flink's FRocksDB uses): a read of n
+     * unmerged appends joins them once, where the pairwise {@code StringAppendOperator} copies the
+     * growing value n times. Its delimiter is {@link #LIST_DELIMITER}. RocksDB does not check the
+     * merge operator name of an existing database, so databases written with the pairwise operator
+     * open and read the same.
+     */
+    public static final String LIST_MERGE_OPERATOR = "stringappendtest";
+
     /** Live instances in this JVM, so tests can prove that none leak. */
     private static final AtomicInteger OPEN_INSTANCES = new AtomicInteger();
 
     private final File path;
     private final DBOptions dbOptions;
-    private final StringAppendOperator mergeOperator;
     private final ReadOptions readOptions;
     private final WriteOptions writeOptions;
     private final BlockBasedTableConfig tableConfig;
@@ -81,7 +88,6 @@ public final class RocksDBInstance implements AutoCloseable {
                         .setKeepLogFileNum(2)
                         // the MANIFEST is part of every incremental checkpoint
                         .setMaxManifestFileSize(maxManifestFileSize);
-        this.mergeOperator = new StringAppendOperator(LIST_DELIMITER);
         // iterators must see every key, whatever prefix extractor a column family has
         this.readOptions = new ReadOptions().setTotalOrderSeek(true);
         // durability comes from checkpoints; the write-ahead log would only cost
@@ -146,7 +152,7 @@ public final class RocksDBInstance implements AutoCloseable {
     private ColumnFamilyOptions newColumnFamilyOptions() {
         ColumnFamilyOptions options =
                 new ColumnFamilyOptions()
-                        .setMergeOperator(mergeOperator)
+                        .setMergeOperatorName(LIST_MERGE_OPERATOR)
                         .setTableFormatConfig(tableConfig)
                         .setWriteBufferSize(writeBufferSizeHint);
         columnFamilyOptions.add(options);
@@ -242,7 +248,6 @@ public final class RocksDBInstance implements AutoCloseable {
         columnFamilyOptions.clear();
         IOUtils.closeQuietly(readOptions);
         IOUtils.closeQuietly(writeOptions);
-        IOUtils.closeQuietly(mergeOperator);
         IOUtils.closeQuietly(dbOptions);
     }
 
