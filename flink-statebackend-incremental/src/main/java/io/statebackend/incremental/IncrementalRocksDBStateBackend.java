@@ -2,6 +2,7 @@ package io.statebackend.incremental;
 
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
 import io.statebackend.incremental.loader.RocksDBVersionGuard;
+import io.statebackend.incremental.metrics.RocksDBNativeMetricOptions;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
 
 import org.apache.flink.configuration.Configuration;
@@ -52,6 +53,9 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
     /** The validated settings, from the explicit ones and the last applied configuration. */
     private final IncrementalRocksDBSettings settings;
 
+    /** Which native metrics to report, from the same sources as {@link #settings}. */
+    private RocksDBNativeMetricOptions nativeMetricOptions;
+
     public IncrementalRocksDBStateBackend() {
         this(new Configuration());
     }
@@ -69,6 +73,7 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
         RocksDBVersionGuard.check();
         this.explicitSettings = explicitSettings;
         this.settings = settings;
+        this.nativeMetricOptions = RocksDBNativeMetricOptions.fromConfig(explicitSettings);
     }
 
     private static Configuration withIncremental(boolean incremental) {
@@ -94,6 +99,7 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
                         new Configuration(explicitSettings),
                         IncrementalRocksDBSettings.fromConfig(merged));
         configured.latencyTrackingConfigBuilder = latencyTrackingConfigBuilder.configure(config);
+        configured.nativeMetricOptions = RocksDBNativeMetricOptions.fromConfig(merged);
         return configured;
     }
 
@@ -187,6 +193,7 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
                             latencyTrackingConfigBuilder
                                     .setMetricGroup(parameters.getMetricGroup())
                                     .build())
+                    .setNativeMetricOptions(nativeMetricOptions)
                     .build();
         } catch (Throwable t) {
             // the builder owns the lease only once it returned a backend

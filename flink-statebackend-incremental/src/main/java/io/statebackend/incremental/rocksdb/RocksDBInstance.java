@@ -13,6 +13,7 @@ import org.rocksdb.InfoLogLevel;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
+import org.rocksdb.Statistics;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One open RocksDB database with every native object it depends on, closed together and in order:
- * column family handles, the database, then the options the handles were created with.
+ * column family handles, the database, then the options the handles were created with and the
+ * statistics.
  *
  * <p>Instances are created by {@link #open} only; a failure while opening closes what was already
  * created.
@@ -60,6 +62,10 @@ public final class RocksDBInstance implements AutoCloseable {
     private final DBOptions dbOptions;
     private final ReadOptions readOptions;
     private final WriteOptions writeOptions;
+
+    /** RocksDB statistics, collected only when a native metric reports a ticker. */
+    @Nullable private final Statistics statistics;
+
     private final BlockBasedTableConfig tableConfig;
     private final long writeBufferSizeHint;
     private final List<ColumnFamilyOptions> columnFamilyOptions = new ArrayList<>();
@@ -74,7 +80,10 @@ public final class RocksDBInstance implements AutoCloseable {
     }
 
     private RocksDBInstance(
-            File path, @Nullable RocksDBMemoryResources memory, long maxManifestFileSize) {
+            File path,
+            @Nullable RocksDBMemoryResources memory,
+            long maxManifestFileSize,
+            boolean withStatistics) {
         this.path = path;
         this.dbOptions =
                 new DBOptions()
@@ -88,6 +97,10 @@ public final class RocksDBInstance implements AutoCloseable {
                         .setKeepLogFileNum(2)
                         // the MANIFEST is part of every incremental checkpoint
                         .setMaxManifestFileSize(maxManifestFileSize);
+        this.statistics = withStatistics ? new Statistics() : null;
+        if (statistics != null) {
+            dbOptions.setStatistics(statistics);
+        }
         // iterators must see every key, whatever prefix extractor a column family has
         this.readOptions = new ReadOptions().setTotalOrderSeek(true);
         // durability comes from checkpoints; the write-ahead log would only cost
@@ -119,7 +132,23 @@ public final class RocksDBInstance implements AutoCloseable {
             List<byte[]> columnFamilyNames,
             List<ColumnFamilyHandle> handlesOut)
             throws IOException {
-        RocksDBInstance instance = new RocksDBInstance(path, memory, maxManifestFileSize);
+        return open(path, memory, maxManifestFileSize, columnFamilyNames, handlesOut, false);
+    }
+
+    /**
+     * Opens (or creates) the database at {@code path}, collecting RocksDB statistics if {@code
+     * withStatistics}; see {@link #open(File, RocksDBMemoryResources, long, List, List)}.
+     */
+    public static RocksDBInstance open(
+            File path,
+            @Nullable RocksDBMemoryResources memory,
+            long maxManifestFileSize,
+            List<byte[]> columnFamilyNames,
+            List<ColumnFamilyHandle> handlesOut,
+            boolean withStatistics)
+            throws IOException {
+        RocksDBInstance instance =
+                new RocksDBInstance(path, memory, maxManifestFileSize, withStatistics);
         try {
             instance.openDatabase(columnFamilyNames, handlesOut);
             OPEN_INSTANCES.incrementAndGet();
@@ -204,6 +233,12 @@ public final class RocksDBInstance implements AutoCloseable {
         return writeOptions;
     }
 
+    /** The statistics of this database, or null if it collects none. */
+    @Nullable
+    public Statistics getStatistics() {
+        return statistics;
+    }
+
     public File getPath() {
         return path;
     }
@@ -249,6 +284,7 @@ public final class RocksDBInstance implements AutoCloseable {
         IOUtils.closeQuietly(readOptions);
         IOUtils.closeQuietly(writeOptions);
         IOUtils.closeQuietly(dbOptions);
+        IOUtils.closeQuietly(statistics);
     }
 
     /** Closes the instance and deletes its directory. */
