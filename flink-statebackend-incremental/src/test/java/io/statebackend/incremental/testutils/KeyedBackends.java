@@ -11,6 +11,7 @@ import org.apache.flink.runtime.execution.Environment;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyedStateBackendParametersImpl;
 import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.StateBackend.CustomInitializationMetrics;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 
 import java.util.Collection;
@@ -75,6 +76,37 @@ public final class KeyedBackends {
             double managedMemoryFraction,
             CloseableRegistry cancelStreamRegistry)
             throws Exception {
+        return create(
+                backend,
+                env,
+                operatorIdentifier,
+                metrics,
+                (name, value) -> {},
+                keySerializer,
+                numberOfKeyGroups,
+                keyGroupRange,
+                stateHandles,
+                managedMemoryFraction,
+                cancelStreamRegistry);
+    }
+
+    /**
+     * Creates a backend for the given operator, registering its metrics in {@code metrics} and
+     * reporting its initialization figures to {@code initializationMetrics}.
+     */
+    public static <K> IncrementalRocksDBKeyedStateBackend<K> create(
+            IncrementalRocksDBStateBackend backend,
+            Environment env,
+            String operatorIdentifier,
+            MetricGroup metrics,
+            CustomInitializationMetrics initializationMetrics,
+            TypeSerializer<K> keySerializer,
+            int numberOfKeyGroups,
+            KeyGroupRange keyGroupRange,
+            Collection<KeyedStateHandle> stateHandles,
+            double managedMemoryFraction,
+            CloseableRegistry cancelStreamRegistry)
+            throws Exception {
         return (IncrementalRocksDBKeyedStateBackend<K>)
                 backend.createKeyedStateBackend(
                         new KeyedStateBackendParametersImpl<>(
@@ -87,7 +119,7 @@ public final class KeyedBackends {
                                 env.getTaskKvStateRegistry(),
                                 TtlTimeProvider.DEFAULT,
                                 metrics,
-                                (name, value) -> {},
+                                initializationMetrics,
                                 stateHandles,
                                 cancelStreamRegistry,
                                 managedMemoryFraction));
