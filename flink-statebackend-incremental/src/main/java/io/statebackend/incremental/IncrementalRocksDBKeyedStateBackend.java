@@ -1,6 +1,7 @@
 package io.statebackend.incremental;
 
 import io.statebackend.incremental.metrics.IncrementalRocksDBMetrics;
+import io.statebackend.incremental.metrics.RocksDBNativeMetricMonitor;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
@@ -120,6 +121,9 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     /** Figures of the restore and of the last checkpoint, gauges in the operator's group. */
     private final IncrementalRocksDBMetrics metrics;
 
+    /** RocksDB's native metrics of this backend's column families; closed before the database. */
+    private final RocksDBNativeMetricMonitor nativeMetrics;
+
     /** Guards the database against being closed while a snapshot still reads it. */
     private final ResourceGuard dbResourceGuard = new ResourceGuard();
 
@@ -165,6 +169,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             int keyGroupPrefixBytes,
             String operatorIdentifier,
             IncrementalRocksDBMetrics metrics,
+            RocksDBNativeMetricMonitor nativeMetrics,
             long restoredCheckpointId,
             Map<String, StateFile> restoredSstFiles) {
         super(
@@ -185,6 +190,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         this.settings = settings;
         this.localRecoveryConfig = localRecoveryConfig;
         this.metrics = metrics;
+        this.nativeMetrics = nativeMetrics;
         this.registeredStates = registeredStates;
         this.keyGroupPrefixBytes = keyGroupPrefixBytes;
         this.sharedKeyBuilder =
@@ -385,8 +391,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             if (allowFutureMetadataUpdates) {
                 metaInfo = metaInfo.withSerializerUpgradesAllowed();
             }
-            registeredStates.put(
-                    name, new RegisteredRocksDBState(instance.createColumnFamily(name), metaInfo));
+            registeredStates.put(name, new RegisteredRocksDBState(newColumnFamily(name), metaInfo));
             return metaInfo;
         }
 
@@ -484,6 +489,13 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         }
     }
 
+    /** Creates the column family of a new state, with its native metrics if any are on. */
+    private ColumnFamilyHandle newColumnFamily(String stateName) throws IOException {
+        final ColumnFamilyHandle handle = instance.createColumnFamily(stateName);
+        nativeMetrics.registerColumnFamily(stateName, handle);
+        return handle;
+    }
+
     @Override
     public <T> RegisteredRocksDBState registerPriorityQueue(
             String stateName, TypeSerializer<T> elementSerializer, boolean allowUpgrades)
@@ -495,8 +507,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             if (allowUpgrades) {
                 metaInfo = metaInfo.withSerializerUpgradesAllowed();
             }
-            registered =
-                    new RegisteredRocksDBState(instance.createColumnFamily(stateName), metaInfo);
+            registered = new RegisteredRocksDBState(newColumnFamily(stateName), metaInfo);
             registeredStates.put(stateName, registered);
             return registered;
         }
@@ -755,6 +766,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         ttlCleanup.clear();
         createdStates.clear();
         registeredStates.clear();
+        // reporters may still read the gauges: they must not reach the closed database
+        nativeMetrics.close();
         instance.close();
         FileUtils.deleteDirectoryQuietly(instanceDirectory);
         IOUtils.closeQuietly(memory);

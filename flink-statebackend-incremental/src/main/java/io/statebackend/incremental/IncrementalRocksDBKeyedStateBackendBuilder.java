@@ -2,6 +2,9 @@ package io.statebackend.incremental;
 
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
 import io.statebackend.incremental.metrics.IncrementalRocksDBMetrics;
+import io.statebackend.incremental.metrics.RestoreInitializationMetrics;
+import io.statebackend.incremental.metrics.RocksDBNativeMetricMonitor;
+import io.statebackend.incremental.metrics.RocksDBNativeMetricOptions;
 import io.statebackend.incremental.restore.RocksDBFullRestoreOperation;
 import io.statebackend.incremental.restore.RocksDBIncrementalRestoreOperation;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
@@ -64,6 +67,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
     @Nullable private final OpaqueMemoryResource<RocksDBMemoryResources> memory;
     private final LocalRecoveryConfig localRecoveryConfig;
     private LatencyTrackingStateConfig latencyTrackingConfig;
+    private RocksDBNativeMetricOptions nativeMetricOptions = RocksDBNativeMetricOptions.disabled();
 
     IncrementalRocksDBKeyedStateBackendBuilder(
             KeyedStateBackendParameters<K> parameters,
@@ -98,6 +102,12 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         return this;
     }
 
+    IncrementalRocksDBKeyedStateBackendBuilder<K> setNativeMetricOptions(
+            RocksDBNativeMetricOptions options) {
+        this.nativeMetricOptions = options;
+        return this;
+    }
+
     @Override
     public IncrementalRocksDBKeyedStateBackend<K> build() throws BackendBuildingException {
         final int keyGroupPrefixBytes =
@@ -116,14 +126,22 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         // the task closes the registry it gave us once restore is done: snapshots and the
         // backend's life need their own, closed when the backend is
         final CloseableRegistry cancelStreamRegistryForBackend = new CloseableRegistry();
+        RocksDBNativeMetricMonitor nativeMetrics = null;
         try {
             Files.createDirectories(instanceDirectory.toPath());
             final long restoreStart = System.nanoTime();
             restore(restored, transferPool, registeredStates, heapQueues, keyGroupPrefixBytes);
+            final long restoreNanos = System.nanoTime() - restoreStart;
+            reportRestoreDurations(restored, restoreNanos);
             final IncrementalRocksDBMetrics metrics = new IncrementalRocksDBMetrics();
             metrics.reportRestore(
-                    restored.downloadedBytes,
-                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restoreStart));
+                    restored.downloadedBytes, TimeUnit.NANOSECONDS.toMillis(restoreNanos));
+            nativeMetrics =
+                    new RocksDBNativeMetricMonitor(
+                            nativeMetricOptions,
+                            parameters.getMetricGroup(),
+                            restored.instance.getDb(),
+                            restored.instance.getStatistics());
             final IncrementalRocksDBKeyedStateBackend<K> backend =
                     new IncrementalRocksDBKeyedStateBackend<>(
                             kvStateRegistry,
@@ -146,13 +164,22 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                             keyGroupPrefixBytes,
                             parameters.getOperatorIdentifier(),
                             metrics,
+                            nativeMetrics,
                             restored.checkpointId,
                             restored.sstFiles);
             // only a backend that was built shows its figures: a failed attempt registers nothing
             // that the next attempt, from another restore alternative, would collide with
             metrics.register(parameters.getMetricGroup());
+            nativeMetrics.registerStatistics();
+            for (Map.Entry<String, RegisteredRocksDBState> state : registeredStates.entrySet()) {
+                nativeMetrics.registerColumnFamily(
+                        state.getKey(), state.getValue().getColumnFamily());
+            }
             return backend;
         } catch (Throwable t) {
+            if (nativeMetrics != null) {
+                nativeMetrics.close();
+            }
             if (restored.instance != null) {
                 restored.instance.close();
             }
@@ -177,6 +204,32 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         long checkpointId = -1L;
         Map<String, StateFile> sstFiles = Collections.emptyMap();
         long downloadedBytes;
+        RestoreKind kind = RestoreKind.NOTHING;
+        long downloadNanos;
+    }
+
+    /** Where the restored state came from. */
+    private enum RestoreKind {
+        NOTHING,
+        FILES,
+        STREAMS
+    }
+
+    private void reportRestoreDurations(Restored restored, long restoreNanos) {
+        switch (restored.kind) {
+            case FILES:
+                RestoreInitializationMetrics.reportFileRestore(
+                        parameters.getCustomInitializationMetrics(),
+                        restored.downloadNanos,
+                        restoreNanos);
+                break;
+            case STREAMS:
+                RestoreInitializationMetrics.reportStreamRestore(
+                        parameters.getCustomInitializationMetrics(), restoreNanos);
+                break;
+            default:
+                // a new, empty backend restored nothing
+        }
     }
 
     private RocksDBInstance openInstance(
@@ -191,7 +244,8 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                         settings.getMaxManifestFileSize(),
                         path),
                 columnFamilyNames,
-                handlesOut);
+                handlesOut,
+                nativeMetricOptions.isStatisticsEnabled());
     }
 
     private void restore(
@@ -220,6 +274,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
             for (KeyedStateHandle handle : handles) {
                 restored.downloadedBytes += handle.getStateSize();
             }
+            restored.kind = RestoreKind.STREAMS;
             restored.instance =
                     openInstance(dbDirectory, Collections.emptyList(), new ArrayList<>());
             new RocksDBFullRestoreOperation<>(
@@ -262,6 +317,8 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
             restored.checkpointId = result.getRestoredCheckpointId();
             restored.sstFiles = result.getRestoredSstFiles();
             restored.downloadedBytes = result.getDownloadedBytes();
+            restored.downloadNanos = result.getDownloadNanos();
+            restored.kind = RestoreKind.FILES;
             return;
         }
 

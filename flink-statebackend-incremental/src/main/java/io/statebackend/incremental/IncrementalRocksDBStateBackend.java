@@ -2,6 +2,7 @@ package io.statebackend.incremental;
 
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
 import io.statebackend.incremental.loader.RocksDBVersionGuard;
+import io.statebackend.incremental.metrics.RocksDBNativeMetricOptions;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
 import io.statebackend.incremental.rocksdb.options.ConfigurationWarnings;
 import io.statebackend.incremental.rocksdb.options.PredefinedOptions;
@@ -54,6 +55,9 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
     /** The validated settings, from the explicit ones and the last applied configuration. */
     private final IncrementalRocksDBSettings settings;
 
+    /** Which native metrics to report, from the same sources as {@link #settings}. */
+    private RocksDBNativeMetricOptions nativeMetricOptions;
+
     public IncrementalRocksDBStateBackend() {
         this(new Configuration());
     }
@@ -71,6 +75,7 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
         RocksDBVersionGuard.check();
         this.explicitSettings = explicitSettings;
         this.settings = settings;
+        this.nativeMetricOptions = RocksDBNativeMetricOptions.fromConfig(explicitSettings);
     }
 
     private static Configuration withIncremental(boolean incremental) {
@@ -98,6 +103,8 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
                 new IncrementalRocksDBStateBackend(
                         new Configuration(explicitSettings), mergedSettings);
         configured.latencyTrackingConfigBuilder = latencyTrackingConfigBuilder.configure(config);
+        configured.nativeMetricOptions =
+                RocksDBNativeMetricOptions.fromConfig(merged, mergedSettings.getOptionsFactory());
         return configured;
     }
 
@@ -208,6 +215,7 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
                             latencyTrackingConfigBuilder
                                     .setMetricGroup(parameters.getMetricGroup())
                                     .build())
+                    .setNativeMetricOptions(nativeMetricOptions)
                     .build();
         } catch (Throwable t) {
             // the builder owns the lease only once it returned a backend

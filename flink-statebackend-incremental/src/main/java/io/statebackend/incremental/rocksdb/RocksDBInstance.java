@@ -15,7 +15,7 @@ import org.rocksdb.DBOptions;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
-import org.rocksdb.StringAppendOperator;
+import org.rocksdb.Statistics;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +47,15 @@ public final class RocksDBInstance implements AutoCloseable {
      */
     public static final char LIST_DELIMITER = ',';
 
+    /**
+     * RocksDB's full-merge string append operator (the one Flink's FRocksDB uses): a read of n
+     * unmerged appends joins them once, where the pairwise {@code StringAppendOperator} copies the
+     * growing value n times. Its delimiter is {@link #LIST_DELIMITER}. RocksDB does not check the
+     * merge operator name of an existing database, so databases written with the pairwise operator
+     * open and read the same.
+     */
+    public static final String LIST_MERGE_OPERATOR = "stringappendtest";
+
     /** Live instances in this JVM, so tests can prove that none leak. */
     private static final AtomicInteger OPEN_INSTANCES = new AtomicInteger();
 
@@ -56,9 +65,12 @@ public final class RocksDBInstance implements AutoCloseable {
     private final RocksDBOptionsContainer options;
 
     private final DBOptions dbOptions;
-    private final StringAppendOperator mergeOperator;
     private final ReadOptions readOptions;
     private final WriteOptions writeOptions;
+
+    /** RocksDB statistics, collected only when a native metric reports a ticker. */
+    @Nullable private final Statistics statistics;
+
     private final List<ColumnFamilyHandle> columnFamilyHandles = new ArrayList<>();
 
     private RocksDB db;
@@ -69,14 +81,17 @@ public final class RocksDBInstance implements AutoCloseable {
         RocksDB.loadLibrary();
     }
 
-    private RocksDBInstance(File path, RocksDBOptionsContainer options) {
+    private RocksDBInstance(File path, RocksDBOptionsContainer options, boolean withStatistics) {
         this.path = path;
         this.options = options;
         this.dbOptions = options.createDBOptions();
         this.readOptions = options.createReadOptions();
         this.writeOptions = options.createWriteOptions();
         // last: nothing after it can fail and leave it unclosed
-        this.mergeOperator = new StringAppendOperator(LIST_DELIMITER);
+        this.statistics = withStatistics ? new Statistics() : null;
+        if (statistics != null) {
+            dbOptions.setStatistics(statistics);
+        }
     }
 
     /**
@@ -99,22 +114,25 @@ public final class RocksDBInstance implements AutoCloseable {
                         maxManifestFileSize,
                         path),
                 columnFamilyNames,
-                handlesOut);
+                handlesOut,
+                false);
     }
 
     /**
-     * Opens (or creates) the database at {@code path} with the options the container builds; the
-     * instance owns the container and closes it after the database.
+     * Opens (or creates) the database at {@code path} with the options the container builds,
+     * collecting RocksDB statistics if {@code withStatistics}; the instance owns the container and
+     * closes it after the database.
      */
     public static RocksDBInstance open(
             File path,
             RocksDBOptionsContainer options,
             List<byte[]> columnFamilyNames,
-            List<ColumnFamilyHandle> handlesOut)
+            List<ColumnFamilyHandle> handlesOut,
+            boolean withStatistics)
             throws IOException {
         final RocksDBInstance instance;
         try {
-            instance = new RocksDBInstance(path, options);
+            instance = new RocksDBInstance(path, options, withStatistics);
         } catch (Throwable t) {
             options.close();
             throw new IOException(
@@ -152,7 +170,7 @@ public final class RocksDBInstance implements AutoCloseable {
 
     private ColumnFamilyOptions newColumnFamilyOptions() {
         // the list state needs this merge operator, whatever an options factory set
-        return options.createColumnOptions().setMergeOperator(mergeOperator);
+        return options.createColumnOptions().setMergeOperatorName(LIST_MERGE_OPERATOR);
     }
 
     /** Creates a column family; the handle is closed with this instance. */
@@ -200,6 +218,12 @@ public final class RocksDBInstance implements AutoCloseable {
         return writeOptions;
     }
 
+    /** The statistics of this database, or null if it collects none. */
+    @Nullable
+    public Statistics getStatistics() {
+        return statistics;
+    }
+
     public File getPath() {
         return path;
     }
@@ -240,7 +264,7 @@ public final class RocksDBInstance implements AutoCloseable {
         }
         // column family, DB, read and write options, filters, relocated logs
         IOUtils.closeQuietly(options);
-        IOUtils.closeQuietly(mergeOperator);
+        IOUtils.closeQuietly(statistics);
     }
 
     /** Closes the instance and deletes its directory. */

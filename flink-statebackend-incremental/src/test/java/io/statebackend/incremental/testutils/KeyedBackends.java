@@ -11,9 +11,11 @@ import org.apache.flink.runtime.execution.Environment;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyedStateBackendParametersImpl;
 import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.StateBackend.CustomInitializationMetrics;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 
 import java.util.Collection;
+import java.util.Collections;
 
 /** Creates keyed backends of this project the way a task does, for tests. */
 public final class KeyedBackends {
@@ -80,6 +82,38 @@ public final class KeyedBackends {
                 env,
                 operatorIdentifier,
                 metrics,
+                (name, value) -> {},
+                keySerializer,
+                numberOfKeyGroups,
+                keyGroupRange,
+                stateHandles,
+                managedMemoryFraction,
+                cancelStreamRegistry);
+    }
+
+    /**
+     * Creates a backend for the given operator, registering its metrics in {@code metrics} and
+     * reporting its initialization figures to {@code initializationMetrics}.
+     */
+    public static <K> IncrementalRocksDBKeyedStateBackend<K> create(
+            IncrementalRocksDBStateBackend backend,
+            Environment env,
+            String operatorIdentifier,
+            MetricGroup metrics,
+            CustomInitializationMetrics initializationMetrics,
+            TypeSerializer<K> keySerializer,
+            int numberOfKeyGroups,
+            KeyGroupRange keyGroupRange,
+            Collection<KeyedStateHandle> stateHandles,
+            double managedMemoryFraction,
+            CloseableRegistry cancelStreamRegistry)
+            throws Exception {
+        return create(
+                backend,
+                env,
+                operatorIdentifier,
+                metrics,
+                initializationMetrics,
                 keySerializer,
                 numberOfKeyGroups,
                 keyGroupRange,
@@ -102,10 +136,11 @@ public final class KeyedBackends {
                 env,
                 "test-operator",
                 new UnregisteredMetricsGroup(),
+                (name, value) -> {},
                 keySerializer,
                 numberOfKeyGroups,
                 new KeyGroupRange(0, numberOfKeyGroups - 1),
-                java.util.Collections.emptyList(),
+                Collections.emptyList(),
                 1.0,
                 new CloseableRegistry(),
                 timeProvider);
@@ -116,6 +151,7 @@ public final class KeyedBackends {
             Environment env,
             String operatorIdentifier,
             MetricGroup metrics,
+            CustomInitializationMetrics initializationMetrics,
             TypeSerializer<K> keySerializer,
             int numberOfKeyGroups,
             KeyGroupRange keyGroupRange,
@@ -136,7 +172,7 @@ public final class KeyedBackends {
                                 env.getTaskKvStateRegistry(),
                                 timeProvider,
                                 metrics,
-                                (name, value) -> {},
+                                initializationMetrics,
                                 stateHandles,
                                 cancelStreamRegistry,
                                 managedMemoryFraction));

@@ -397,7 +397,8 @@ class ConfiguredOptionsInDatabaseTest {
                                     settings.getMaxManifestFileSize(),
                                     db),
                             Collections.emptyList(),
-                            new ArrayList<>());
+                            new ArrayList<>(),
+                            false);
             return new Opened(instance, memory);
         }
 

@@ -4,6 +4,7 @@ import io.statebackend.incremental.ConfigurableIncrementalRocksDBOptionsFactory;
 import io.statebackend.incremental.IncrementalRocksDBConfigurableOptions;
 import io.statebackend.incremental.IncrementalRocksDBOptionsFactory;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
+import io.statebackend.incremental.metrics.RocksDBNativeMetricOptions;
 import io.statebackend.incremental.rocksdb.options.ConfiguredOptionsInDatabaseTest.Opened;
 
 import org.apache.flink.configuration.ConfigOption;
@@ -145,5 +146,30 @@ class OptionsFactoryTest {
                 .hasMessageContaining("'state.backend.rocksdb.options-factory'")
                 .hasMessageContaining("'" + className + "'")
                 .hasMessageContaining(reason);
+    }
+
+    @Test
+    void factoryMayChangeTheNativeMetricSwitches() {
+        Configuration config = new Configuration();
+        config.set(RocksDBNativeMetricOptions.MONITOR_BACKGROUND_ERRORS, true);
+        IncrementalRocksDBOptionsFactory factory =
+                new TestFactory() {
+                    @Override
+                    public Configuration createNativeMetricsOptions(Configuration switches) {
+                        assertThat(
+                                        switches.get(
+                                                RocksDBNativeMetricOptions
+                                                        .MONITOR_BACKGROUND_ERRORS))
+                                .isTrue();
+                        switches.set(RocksDBNativeMetricOptions.MONITOR_BACKGROUND_ERRORS, false);
+                        switches.set(RocksDBNativeMetricOptions.TRACK_COMPACTION_PENDING, true);
+                        return switches;
+                    }
+                };
+
+        assertThat(RocksDBNativeMetricOptions.fromConfig(config, null).getProperties())
+                .containsExactly("rocksdb.background-errors");
+        assertThat(RocksDBNativeMetricOptions.fromConfig(config, factory).getProperties())
+                .containsExactly("rocksdb.compaction-pending");
     }
 }
