@@ -35,11 +35,11 @@ import java.util.concurrent.RunnableFuture;
 
 /**
  * A TTL cleanup driver: {@code keys} keys are written once with a short TTL and never read again;
- * once they expired, the job keeps writing other keys (a working set of {@code working-set}
- * keys) in rounds of {@code round} records, with an incremental checkpoint after every round.
- * After each round the driver counts the expired entries left in RocksDB by a scan of the column
- * family and reads the live SST bytes; it measures the write throughput of the rounds (scans and
- * checkpoints excluded).
+ * once they expired, the job keeps writing other keys (a working set of {@code working-set} keys)
+ * in rounds of {@code round} records, with an incremental checkpoint after every round. After each
+ * round the driver counts the expired entries left in RocksDB by a scan of the column family and
+ * reads the live SST bytes; it measures the write throughput of the rounds (scans and checkpoints
+ * excluded).
  *
  * <p>Modes, one backend each in one JVM: no TTL at all (throughput baseline); TTL without any
  * cleanup; TTL with incremental cleanup ({@code cleanupIncrementally(5, false)}); TTL with the
@@ -47,8 +47,8 @@ import java.util.concurrent.RunnableFuture;
  * everything else at {@code 2 * ttl}, so exactly the first keys are expired.
  *
  * <p>Run it with {@code bash tools/bench/ttl-bench.sh}; options are {@code --name=value}: {@code
- * keys}, {@code working-set}, {@code round}, {@code rounds}, {@code value-bytes}, {@code dir}.
- * Not a test: it asserts nothing about time.
+ * keys}, {@code working-set}, {@code round}, {@code rounds}, {@code value-bytes}, {@code dir}. Not
+ * a test: it asserts nothing about time.
  */
 public final class TtlCleanupBenchmark {
 
@@ -153,10 +153,18 @@ public final class TtlCleanupBenchmark {
         double[] throughput = new double[Mode.values().length];
         for (Mode mode : Mode.values()) {
             throughput[mode.ordinal()] =
-                    run(mode, root.resolve(mode.name()), keys, workingSet, round, rounds, valueBytes);
+                    run(
+                            mode,
+                            root.resolve(mode.name()),
+                            keys,
+                            workingSet,
+                            round,
+                            rounds,
+                            valueBytes);
         }
         System.out.println();
-        System.out.println("| mode | throughput (records/s) | vs no TTL | vs TTL without cleanup |");
+        System.out.println(
+                "| mode | throughput (records/s) | vs no TTL | vs TTL without cleanup |");
         System.out.println("| --- | ---: | ---: | ---: |");
         for (Mode mode : Mode.values()) {
             double value = throughput[mode.ordinal()];
@@ -175,13 +183,7 @@ public final class TtlCleanupBenchmark {
 
     /** Returns the mean write throughput of the rounds, in records per second. */
     private static double run(
-            Mode mode,
-            Path root,
-            int keys,
-            int workingSet,
-            int round,
-            int rounds,
-            int valueBytes)
+            Mode mode, Path root, int keys, int workingSet, int round, int rounds, int valueBytes)
             throws Exception {
         Files.createDirectories(root);
         Clock clock = new Clock();
@@ -294,9 +296,7 @@ public final class TtlCleanupBenchmark {
                         ? "-"
                         : String.format(Locale.ROOT, "%.2f", 100.0 * expired / keys),
                 sstBytes,
-                Double.isNaN(throughput)
-                        ? "-"
-                        : String.format(Locale.ROOT, "%,.0f", throughput));
+                Double.isNaN(throughput) ? "-" : String.format(Locale.ROOT, "%,.0f", throughput));
     }
 
     /** Entries whose last-access timestamp (the first 8 bytes of a TTL value) is expired. */
