@@ -119,6 +119,19 @@ public final class RocksDBInstance implements AutoCloseable {
     }
 
     /**
+     * Opens (or creates) the database at {@code path} with the options the container builds; the
+     * instance owns the container and closes it after the database.
+     */
+    public static RocksDBInstance open(
+            File path,
+            RocksDBOptionsContainer options,
+            List<byte[]> columnFamilyNames,
+            List<ColumnFamilyHandle> handlesOut)
+            throws IOException {
+        return open(path, options, columnFamilyNames, handlesOut, false);
+    }
+
+    /**
      * Opens (or creates) the database at {@code path} with the options the container builds,
      * collecting RocksDB statistics if {@code withStatistics}; the instance owns the container and
      * closes it after the database.
