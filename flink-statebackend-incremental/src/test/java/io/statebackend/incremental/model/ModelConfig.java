@@ -5,6 +5,7 @@ import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateT
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * The parameters of one run, all drawn from its seed, so that different seeds explore different
@@ -27,8 +28,13 @@ final class ModelConfig {
     final boolean timerServicePerRestore;
     final int checkAllEvery;
     final Map<StepKind, Double> weights;
+    final Set<StepKind> excluded;
 
-    ModelConfig(long seed, int steps) {
+    /**
+     * @param excluded steps the run never takes, to narrow down a failure (the seed then draws
+     *     other steps)
+     */
+    ModelConfig(long seed, int steps, Set<StepKind> excluded) {
         Random random = new Random(seed ^ 0x5DEECE66DL);
         this.seed = seed;
         this.steps = steps;
@@ -43,9 +49,11 @@ final class ModelConfig {
                 random.nextBoolean() ? PriorityQueueStateType.HEAP : PriorityQueueStateType.ROCKSDB;
         this.timerServicePerRestore = random.nextBoolean();
         this.checkAllEvery = 25 + random.nextInt(76);
+        this.excluded = excluded;
         this.weights = new EnumMap<>(StepKind.class);
         for (StepKind kind : StepKind.values()) {
-            weights.put(kind, kind.defaultWeight() * (0.3 + 1.7 * random.nextDouble()));
+            double weight = kind.defaultWeight() * (0.3 + 1.7 * random.nextDouble());
+            weights.put(kind, excluded.contains(kind) ? 0.0 : weight);
         }
     }
 
@@ -68,6 +76,7 @@ final class ModelConfig {
                 + initialTimerService
                 + (timerServicePerRestore ? " (random per restore)" : "")
                 + " checkAllEvery="
-                + checkAllEvery;
+                + checkAllEvery
+                + (excluded.isEmpty() ? "" : " excluded=" + excluded);
     }
 }

@@ -106,7 +106,7 @@ final class ProtocolModelRun implements AutoCloseable {
         double total = 0;
         Map<StepKind, Double> available = new TreeMap<>();
         for (StepKind kind : StepKind.values()) {
-            if (isAvailable(kind)) {
+            if (config.weights.get(kind) > 0 && isAvailable(kind)) {
                 double weight = config.weights.get(kind);
                 available.put(kind, weight);
                 total += weight;
