@@ -52,7 +52,11 @@ final class ModelConfig {
         this.excluded = excluded;
         this.weights = new EnumMap<>(StepKind.class);
         for (StepKind kind : StepKind.values()) {
-            double weight = kind.defaultWeight() * (0.3 + 1.7 * random.nextDouble());
+            double factor =
+                    kind.isDisruptive()
+                            ? 0.3 + 0.9 * random.nextDouble()
+                            : 0.4 + 1.6 * random.nextDouble();
+            double weight = kind.defaultWeight() * factor;
             weights.put(kind, excluded.contains(kind) ? 0.0 : weight);
         }
     }

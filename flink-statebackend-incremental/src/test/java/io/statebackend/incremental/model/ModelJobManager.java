@@ -622,8 +622,9 @@ final class ModelJobManager {
 
     private void deleteOldSavepoints() throws IOException {
         while (keptSavepoints.size() > maxKeptSavepoints) {
+            // the newest is what the user just took; the NO_CLAIM source is still needed
             ModelSnapshot oldest = null;
-            for (ModelSnapshot savepoint : keptSavepoints) {
+            for (ModelSnapshot savepoint : keptSavepoints.subList(0, keptSavepoints.size() - 1)) {
                 if (noClaimSource == null
                         || !savepoint.externalPointer().equals(noClaimSource.externalPointer())) {
                     oldest = savepoint;

@@ -10,6 +10,7 @@ import javax.annotation.Nullable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -90,7 +91,9 @@ final class ProtocolModelRun implements AutoCloseable {
         for (int step = 1; step <= config.steps; step++) {
             StepKind kind = nextStep();
             log.beginStep(step, kind.name());
+            long start = System.nanoTime();
             execute(kind);
+            statistics.add("millis." + kind, (System.nanoTime() - start) / 1_000_000L);
             statistics.increment("steps");
             if (step % config.checkAllEvery == 0) {
                 log.detail("check every restorable snapshot");
@@ -130,6 +133,7 @@ final class ProtocolModelRun implements AutoCloseable {
             case TRIGGER_SAVEPOINT:
                 return pendingCheckpoints() == jobManager.pendingSnapshots().size();
             case RUN_ASYNC_PART:
+            case FINISH_SNAPSHOT:
                 return !asyncParts(false).isEmpty();
             case DECLINE:
                 return !asyncParts(true).isEmpty();
@@ -180,6 +184,22 @@ final class ProtocolModelRun implements AutoCloseable {
                 {
                     List<AsyncPart> parts = asyncParts(false);
                     runAsyncPart(parts.get(random.nextInt(parts.size())));
+                    break;
+                }
+            case FINISH_SNAPSHOT:
+                {
+                    List<AsyncPart> parts = asyncParts(false);
+                    long checkpointId = parts.get(random.nextInt(parts.size())).checkpointId;
+                    List<AsyncPart> ofSnapshot = new ArrayList<>();
+                    for (AsyncPart part : parts) {
+                        if (part.checkpointId == checkpointId) {
+                            ofSnapshot.add(part);
+                        }
+                    }
+                    Collections.shuffle(ofSnapshot, random);
+                    for (AsyncPart part : ofSnapshot) {
+                        runAsyncPart(part);
+                    }
                     break;
                 }
             case DECLINE:
@@ -565,6 +585,12 @@ final class ProtocolModelRun implements AutoCloseable {
      * value, list and map of every key, then fires every timer and compares what fired.
      */
     private void verifyRestore(ModelSnapshot snapshot) throws Exception {
+        long start = System.nanoTime();
+        verifyRestoreOf(snapshot);
+        statistics.add("millis.verifyRestore", (System.nanoTime() - start) / 1_000_000L);
+    }
+
+    private void verifyRestoreOf(ModelSnapshot snapshot) throws Exception {
         int parallelism = 1 + random.nextInt(3);
         PriorityQueueStateType timers =
                 random.nextBoolean() ? PriorityQueueStateType.HEAP : PriorityQueueStateType.ROCKSDB;
