@@ -639,7 +639,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                         && (type == CheckpointType.INCREMENTAL || type == CheckpointType.FULL))) {
             return new SnapshotStrategyRunner<>(
                             "Incremental RocksDB snapshot (" + type + ")",
-                            incrementalSnapshotOperation.strategyFor(type),
+                            incrementalSnapshotOperation.strategyFor(type, streamFactory),
                             cancelStreamRegistry,
                             SnapshotExecutionType.ASYNCHRONOUS)
                     .snapshot(checkpointId, timestamp, streamFactory, checkpointOptions);
@@ -690,10 +690,14 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         }
     }
 
+    /**
+     * Heap timers are not in RocksDB's files, so every snapshot made of those files (checkpoints
+     * and native savepoints) needs the timer service to write them into raw keyed state. Only
+     * canonical savepoints carry them in their own stream.
+     */
     @Override
     public boolean requiresLegacySynchronousTimerSnapshots(SnapshotType checkpointType) {
-        // heap timers are written by the timer service into raw keyed state for checkpoints
-        return heapQueues != null && !checkpointType.isSavepoint();
+        return heapQueues != null && !CheckpointType.isCanonicalSavepoint(checkpointType);
     }
 
     @Override

@@ -28,11 +28,7 @@ public enum CheckpointType {
             CheckpointOptions options, boolean incrementalCheckpointsEnabled) {
         SnapshotType type = options.getCheckpointType();
         if (type.isSavepoint()) {
-            SavepointFormatType format =
-                    type instanceof SavepointType
-                            ? ((SavepointType) type).getFormatType()
-                            : SavepointFormatType.CANONICAL;
-            return format == SavepointFormatType.NATIVE ? SAVEPOINT_NATIVE : SAVEPOINT_CANONICAL;
+            return isCanonicalSavepoint(type) ? SAVEPOINT_CANONICAL : SAVEPOINT_NATIVE;
         }
         if (incrementalCheckpointsEnabled
                 && type.getSharingFilesStrategy()
@@ -40,6 +36,16 @@ public enum CheckpointType {
             return INCREMENTAL;
         }
         return FULL;
+    }
+
+    /**
+     * Whether Flink asks for a savepoint in the canonical format; a savepoint that names no format
+     * is canonical, the format every backend can read.
+     */
+    public static boolean isCanonicalSavepoint(SnapshotType type) {
+        return type.isSavepoint()
+                && !(type instanceof SavepointType
+                        && ((SavepointType) type).getFormatType() == SavepointFormatType.NATIVE);
     }
 
     public boolean isSavepoint() {

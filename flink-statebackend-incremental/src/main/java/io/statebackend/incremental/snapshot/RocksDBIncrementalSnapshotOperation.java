@@ -53,7 +53,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -64,15 +63,14 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The synchronous part takes a RocksDB checkpoint (hard links to the live files, after a flush)
  * into a fresh local directory and captures the state meta data. The asynchronous part uploads the
- * files: an SST file uploaded by a checkpoint that Flink confirmed complete is referred to by a
- * placeholder naming that upload's physical handle; every other SST is uploaded as shared state;
- * MANIFEST, CURRENT, OPTIONS and logs are private to the checkpoint. A meta data stream ({@link
+ * files: an SST file that is still alive at the JobManager is referred to by a placeholder naming
+ * that upload's physical handle; every other SST is uploaded as shared state; MANIFEST, CURRENT,
+ * OPTIONS and logs are private to the checkpoint. A meta data stream ({@link
  * IncrementalSnapshotMetaData}) records the states and each file's size and checksum.
  *
- * <p>Only what a confirmed checkpoint uploaded is reused: the uploads of a checkpoint stay pending
- * until {@link #notifyCheckpointComplete} names it, and are dropped when it is aborted or subsumed,
- * when a later checkpoint is confirmed, or when {@value #MAX_PENDING_CHECKPOINTS} newer checkpoints
- * wait for confirmation. A lost notification only costs a re-upload.
+ * <p>Which uploads a checkpoint may refer to is decided in its synchronous part by {@link
+ * ReusableSstFiles}, which alone hears the complete, abort and subsume notifications. A lost, late
+ * or reordered notification only costs a re-upload.
  */
 public final class RocksDBIncrementalSnapshotOperation<K> {
 
@@ -110,31 +108,16 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
     /** Makes local checkpoint directories unique when a checkpoint id is snapshotted twice. */
     private final AtomicLong localDirectoryCounter = new AtomicLong();
 
-    private final Object lock = new Object();
-
-    /** SST files of the latest confirmed checkpoint, by file name; immutable, replaced whole. */
-    private Map<String, StateFile> confirmedSstFiles;
-
-    private long lastConfirmedCheckpointId;
-
-    /**
-     * How many unconfirmed checkpoints keep their uploads on record. Without notifications (lost,
-     * or a JobManager that never sends them) the records would grow with every checkpoint; a
-     * notification for a checkpoint this far behind the newest one is not worth waiting for, its
-     * files are uploaded again instead.
-     */
-    static final int MAX_PENDING_CHECKPOINTS = 8;
-
-    /** SST files of checkpoints not yet confirmed, by checkpoint id; newer than the confirmed. */
-    private final TreeMap<Long, Map<String, StateFile>> pendingSstFiles = new TreeMap<>();
+    private final ReusableSstFiles reusableSstFiles;
 
     /**
      * @param localSnapshotDirectories where local copies of checkpoints are kept for local
      *     recovery, or null to keep none
      * @param localCopyName the name of this backend's local copy in a checkpoint's directory
      * @param metrics where the figures of every checkpoint are reported
-     * @param confirmedSstFiles SST files known to be part of the completed checkpoint {@code
-     *     confirmedCheckpointId}, e.g. the one this backend was restored from; empty if none
+     * @param restoredCheckpointId the checkpoint this backend was restored from, or a negative id
+     * @param restoredSstFiles the shared SST files of that checkpoint, which later checkpoints may
+     *     refer to; empty if none
      */
     public RocksDBIncrementalSnapshotOperation(
             RocksDB db,
@@ -148,8 +131,8 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             @Nullable LocalSnapshotDirectoryProvider localSnapshotDirectories,
             String localCopyName,
             IncrementalRocksDBMetrics metrics,
-            long confirmedCheckpointId,
-            Map<String, StateFile> confirmedSstFiles) {
+            long restoredCheckpointId,
+            Map<String, StateFile> restoredSstFiles) {
         this.db = Preconditions.checkNotNull(db);
         this.dbResourceGuard = Preconditions.checkNotNull(dbResourceGuard);
         this.registeredStates = Preconditions.checkNotNull(registeredStates);
@@ -161,8 +144,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         this.localSnapshotDirectories = localSnapshotDirectories;
         this.localCopyName = Preconditions.checkNotNull(localCopyName);
         this.metrics = Preconditions.checkNotNull(metrics);
-        this.lastConfirmedCheckpointId = confirmedCheckpointId;
-        this.confirmedSstFiles = Collections.unmodifiableMap(new HashMap<>(confirmedSstFiles));
+        this.reusableSstFiles = new ReusableSstFiles(restoredCheckpointId, restoredSstFiles);
     }
 
     public UUID getBackendUID() {
@@ -172,9 +154,12 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
     /**
      * The snapshot strategy for one kind of snapshot: checkpoints keep a local copy when local
      * recovery asks for one, savepoints never do.
+     *
+     * @param streamFactory the storage of this snapshot, asked in the synchronous part whether a
+     *     handle may be reused
      */
     public SnapshotStrategy<KeyedStateHandle, IncrementalSnapshotResources> strategyFor(
-            CheckpointType type) {
+            CheckpointType type, CheckpointStreamFactory streamFactory) {
         Preconditions.checkArgument(
                 type != CheckpointType.SAVEPOINT_CANONICAL,
                 "Canonical savepoints are not written from RocksDB's files.");
@@ -182,7 +167,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             @Override
             public IncrementalSnapshotResources syncPrepareResources(long checkpointId)
                     throws Exception {
-                return prepareResources(checkpointId, !type.isSavepoint());
+                return prepareResources(checkpointId, type, streamFactory);
             }
 
             @Override
@@ -190,13 +175,13 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                     IncrementalSnapshotResources resources,
                     long checkpointId,
                     long timestamp,
-                    @Nonnull CheckpointStreamFactory streamFactory,
+                    @Nonnull CheckpointStreamFactory asyncStreamFactory,
                     @Nonnull CheckpointOptions checkpointOptions) {
                 if (resources.isEmpty()) {
                     return registry -> SnapshotResult.empty();
                 }
                 return registry ->
-                        uploadSnapshot(resources, checkpointId, streamFactory, registry, type);
+                        uploadSnapshot(resources, checkpointId, asyncStreamFactory, registry, type);
             }
         };
     }
@@ -206,7 +191,8 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
     // ------------------------------------------------------------------------
 
     private IncrementalSnapshotResources prepareResources(
-            long checkpointId, boolean localCopyAllowed) throws Exception {
+            long checkpointId, CheckpointType type, CheckpointStreamFactory streamFactory)
+            throws Exception {
         final List<StateMetaInfoSnapshot> metaInfos = new ArrayList<>(registeredStates.size());
         for (RegisteredRocksDBState state : registeredStates.values()) {
             metaInfos.add(state.getMetaInfo().snapshot());
@@ -215,12 +201,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             return IncrementalSnapshotResources.EMPTY;
         }
 
-        final Map<String, StateFile> confirmed;
-        synchronized (lock) {
-            confirmed = confirmedSstFiles;
-        }
-
-        final File localCopy = localCopyAllowed ? prepareLocalCopyDirectory(checkpointId) : null;
+        final File localCopy = type.isSavepoint() ? null : prepareLocalCopyDirectory(checkpointId);
         final File checkpointDirectory =
                 localCopy != null
                         ? new File(localCopy, LOCAL_DB_DIRECTORY)
@@ -248,8 +229,34 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                             + t.getMessage(),
                     t);
         }
+        final File[] files = checkpointDirectory.listFiles();
+        if (files == null) {
+            FileUtils.deleteDirectoryQuietly(toDeleteOnFailure);
+            IOUtils.closeQuietly(lease);
+            throw new IOException(
+                    "Could not list the local checkpoint directory " + checkpointDirectory);
+        }
+        Arrays.sort(files);
+        final Map<String, StateFile> referred;
+        if (type == CheckpointType.SAVEPOINT_NATIVE) {
+            // a savepoint owns all its files and is never referred to
+            referred = Collections.emptyMap();
+        } else {
+            final Map<String, Long> sstSizes = new HashMap<>();
+            for (File file : files) {
+                if (file.getName().endsWith(SST_SUFFIX)) {
+                    sstSizes.put(file.getName(), file.length());
+                }
+            }
+            referred =
+                    reusableSstFiles.checkpointTaken(
+                            checkpointId,
+                            type == CheckpointType.FULL,
+                            sstSizes,
+                            streamFactory::couldReuseStateHandle);
+        }
         return new IncrementalSnapshotResources(
-                checkpointDirectory, localCopy, lease, metaInfos, confirmed);
+                checkpointDirectory, files, localCopy, lease, metaInfos, referred);
     }
 
     /**
@@ -289,11 +296,10 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
     // ------------------------------------------------------------------------
 
     /**
-     * Uploads the files of the local RocksDB checkpoint. An incremental checkpoint refers to the
-     * confirmed SST files; a FULL checkpoint shares nothing with earlier ones, but later ones may
-     * refer to its files; a native savepoint uploads every file exclusively into the savepoint's
-     * own location, so that it stays valid wherever the savepoint directory is moved and whatever
-     * happens to the checkpoints, and none of its files are ever referred to by a checkpoint.
+     * Uploads the files of the local RocksDB checkpoint, except the SST files that the synchronous
+     * part decided to refer to. A native savepoint uploads every file exclusively into the
+     * savepoint's own location, so that it stays valid wherever the savepoint directory is moved
+     * and whatever happens to the checkpoints, and none of its files are ever referred to.
      */
     private SnapshotResult<KeyedStateHandle> uploadSnapshot(
             IncrementalSnapshotResources resources,
@@ -302,28 +308,33 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             CloseableRegistry registry,
             CheckpointType type)
             throws Exception {
-        final long startNanos = System.nanoTime();
         final boolean savepoint = type == CheckpointType.SAVEPOINT_NATIVE;
-        final boolean reuseConfirmedFiles = type == CheckpointType.INCREMENTAL;
-        final File[] listed = resources.checkpointDirectory.listFiles();
-        if (listed == null) {
-            throw new IOException(
-                    "Could not list the local checkpoint directory "
-                            + resources.checkpointDirectory);
+        try {
+            return uploadFiles(resources, checkpointId, streamFactory, registry, savepoint);
+        } catch (Throwable t) {
+            if (!savepoint) {
+                reusableSstFiles.checkpointFailed(checkpointId);
+            }
+            throw t;
         }
-        Arrays.sort(listed);
+    }
 
-        final List<FileUpload> uploads = new ArrayList<>(listed.length);
+    private SnapshotResult<KeyedStateHandle> uploadFiles(
+            IncrementalSnapshotResources resources,
+            long checkpointId,
+            CheckpointStreamFactory streamFactory,
+            CloseableRegistry registry,
+            boolean savepoint)
+            throws Exception {
+        final long startNanos = System.nanoTime();
+        final List<FileUpload> uploads = new ArrayList<>(resources.files.length);
         final List<StateFile> reused = new ArrayList<>();
-        for (File file : listed) {
+        for (File file : resources.files) {
             final String name = file.getName();
             if (name.endsWith(SST_SUFFIX) && !savepoint) {
-                StateFile confirmed =
-                        reuseConfirmedFiles ? resources.confirmedSstFiles.get(name) : null;
-                if (confirmed != null
-                        && confirmed.getSize() == file.length()
-                        && streamFactory.couldReuseStateHandle(confirmed.getHandle())) {
-                    reused.add(confirmed);
+                StateFile referred = resources.referredSstFiles.get(name);
+                if (referred != null) {
+                    reused.add(referred);
                 } else {
                     uploads.add(new FileUpload(file.toPath(), CheckpointedStateScope.SHARED));
                 }
@@ -344,6 +355,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         StreamStateHandle metaStateHandle = null;
         try {
             final Map<String, StateFile> sstFiles = new HashMap<>();
+            final List<StateFile> uploadedSstFiles = new ArrayList<>();
             final List<HandleAndLocalPath> sharedState = new ArrayList<>();
             final List<HandleAndLocalPath> privateState = new ArrayList<>();
             final List<IncrementalSnapshotMetaData.FileEntry> entries = new ArrayList<>();
@@ -353,6 +365,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                 entries.add(entryOf(file));
                 if (file.getName().endsWith(SST_SUFFIX) && !savepoint) {
                     sstFiles.put(file.getName(), file);
+                    uploadedSstFiles.add(file);
                     sharedState.add(HandleAndLocalPath.of(file.getHandle(), file.getName()));
                 } else {
                     privateState.add(HandleAndLocalPath.of(file.getHandle(), file.getName()));
@@ -393,7 +406,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                             : completeLocalCopy(resources, checkpointId, metaData, sstFiles);
             if (!savepoint) {
                 // a savepoint's files belong to the savepoint alone: never reused
-                recordPending(checkpointId, sstFiles);
+                reusableSstFiles.checkpointUploaded(checkpointId, uploadedSstFiles);
                 metrics.reportCheckpoint(
                         checkpointId,
                         uploaded.size() + 1,
@@ -519,77 +532,30 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
     //  which uploads may be reused
     // ------------------------------------------------------------------------
 
-    private void recordPending(long checkpointId, Map<String, StateFile> sstFiles) {
-        synchronized (lock) {
-            if (checkpointId <= lastConfirmedCheckpointId) {
-                // a newer checkpoint was confirmed already; this one can never be
-                return;
-            }
-            pendingSstFiles.merge(
-                    checkpointId,
-                    sstFiles,
-                    (existing, added) -> {
-                        Map<String, StateFile> merged = new HashMap<>(existing);
-                        merged.putAll(added);
-                        return merged;
-                    });
-            while (pendingSstFiles.size() > MAX_PENDING_CHECKPOINTS) {
-                Map.Entry<Long, Map<String, StateFile>> oldest = pendingSstFiles.pollFirstEntry();
-                LOG.debug(
-                        "Checkpoint {} of backend {} was not confirmed in time; its files will be"
-                                + " uploaded again rather than referred to.",
-                        oldest.getKey(),
-                        backendUID);
-            }
-        }
-    }
-
-    /** The uploads of {@code checkpointId} may be reused from now on. */
     public void notifyCheckpointComplete(long checkpointId) {
-        synchronized (lock) {
-            Map<String, StateFile> files = pendingSstFiles.get(checkpointId);
-            if (files == null) {
-                // not a checkpoint of this operation (a savepoint, a canonical checkpoint) or
-                // already superseded: it says nothing about the files we know
-                return;
-            }
-            if (checkpointId > lastConfirmedCheckpointId) {
-                confirmedSstFiles = Collections.unmodifiableMap(files);
-                lastConfirmedCheckpointId = checkpointId;
-            }
-            pendingSstFiles.headMap(checkpointId, true).clear();
-        }
+        reusableSstFiles.complete(checkpointId);
     }
 
-    /** The uploads of {@code checkpointId} are never to be reused. */
     public void notifyCheckpointAborted(long checkpointId) {
-        synchronized (lock) {
-            pendingSstFiles.remove(checkpointId);
-        }
+        reusableSstFiles.aborted(checkpointId);
+    }
+
+    public void notifyCheckpointSubsumed(long checkpointId) {
+        reusableSstFiles.subsumed(checkpointId);
+    }
+
+    /** The SST files a checkpoint taken now would refer to, by name, for tests. */
+    public Map<String, StateFile> getReusableSstFiles() {
+        return reusableSstFiles.reusable();
     }
 
     /**
-     * A later checkpoint completed: {@code checkpointId} and every earlier checkpoint can no longer
-     * become the confirmed one.
+     * Ids of the checkpoints that may be the JobManager's latest completed one, for tests: the last
+     * confirmed or restored one and all taken since, unless aborted, failed or older than a
+     * confirmed one.
      */
-    public void notifyCheckpointSubsumed(long checkpointId) {
-        synchronized (lock) {
-            pendingSstFiles.headMap(checkpointId, true).clear();
-        }
-    }
-
-    /** Names of the SST files later checkpoints may refer to, for tests. */
-    public Map<String, StateFile> getConfirmedSstFiles() {
-        synchronized (lock) {
-            return confirmedSstFiles;
-        }
-    }
-
-    /** Ids of checkpoints whose uploads wait for confirmation, for tests. */
-    public List<Long> getPendingCheckpointIds() {
-        synchronized (lock) {
-            return new ArrayList<>(pendingSstFiles.keySet());
-        }
+    public List<Long> getCandidateCheckpointIds() {
+        return reusableSstFiles.candidateIds();
     }
 
     // ------------------------------------------------------------------------
@@ -603,31 +569,44 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
 
         static final IncrementalSnapshotResources EMPTY =
                 new IncrementalSnapshotResources(
-                        null, null, null, Collections.emptyList(), Collections.emptyMap());
+                        null,
+                        new File[0],
+                        null,
+                        null,
+                        Collections.emptyList(),
+                        Collections.emptyMap());
 
         /** Where RocksDB's files are: in the instance directory, or in the local copy. */
         @Nullable private final File checkpointDirectory;
+
+        /** The files of {@link #checkpointDirectory}, sorted by name. */
+        private final File[] files;
 
         /** The local copy for local recovery that holds {@link #checkpointDirectory}, if any. */
         @Nullable private final File localCopy;
 
         @Nullable private final ResourceGuard.Lease lease;
         private final List<StateMetaInfoSnapshot> metaInfoSnapshots;
-        private final Map<String, StateFile> confirmedSstFiles;
+
+        /** The SST files this snapshot refers to instead of uploading them, by name. */
+        private final Map<String, StateFile> referredSstFiles;
+
         private final AtomicBoolean released = new AtomicBoolean();
         private volatile boolean localCopyKept;
 
         IncrementalSnapshotResources(
                 @Nullable File checkpointDirectory,
+                File[] files,
                 @Nullable File localCopy,
                 @Nullable ResourceGuard.Lease lease,
                 List<StateMetaInfoSnapshot> metaInfoSnapshots,
-                Map<String, StateFile> confirmedSstFiles) {
+                Map<String, StateFile> referredSstFiles) {
             this.checkpointDirectory = checkpointDirectory;
+            this.files = files;
             this.localCopy = localCopy;
             this.lease = lease;
             this.metaInfoSnapshots = metaInfoSnapshots;
-            this.confirmedSstFiles = confirmedSstFiles;
+            this.referredSstFiles = referredSstFiles;
         }
 
         boolean isEmpty() {

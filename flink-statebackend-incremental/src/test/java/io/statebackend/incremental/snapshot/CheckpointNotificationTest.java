@@ -89,8 +89,8 @@ class CheckpointNotificationTest {
 
         backend.notifyCheckpointComplete(3);
         backend.notifyCheckpointComplete(2);
-        assertThat(operation.getPendingCheckpointIds()).isEmpty();
-        assertThat(physicalIds(operation.getConfirmedSstFiles()))
+        assertThat(operation.getCandidateCheckpointIds()).containsExactly(3L);
+        assertThat(physicalIds(operation.getReusableSstFiles()))
                 .isEqualTo(physicalIds(sstHandles(third)));
 
         // the next checkpoint refers to what checkpoint 3 uploaded, never to checkpoint 2's files
@@ -127,7 +127,7 @@ class CheckpointNotificationTest {
             harness.register(handle);
             checkpoints.add(handle);
         }
-        assertThat(backend.getIncrementalSnapshotOperation().getConfirmedSstFiles()).isEmpty();
+        assertThat(backend.getIncrementalSnapshotOperation().getReusableSstFiles()).isEmpty();
 
         for (int i = 1; i <= 5; i++) {
             IncrementalRocksDBKeyedStateBackend<Integer> restored = restore(checkpoints.get(i - 1));
@@ -141,34 +141,36 @@ class CheckpointNotificationTest {
     }
 
     @Test
-    void pendingRecordsOfUnconfirmedCheckpointsAreCapped() throws Exception {
+    void candidatesOfUnconfirmedCheckpointsAreCapped() throws Exception {
         IncrementalRocksDBKeyedStateBackend<Integer> backend = harness.createBackend();
         RocksDBIncrementalSnapshotOperation<Integer> operation =
                 backend.getIncrementalSnapshotOperation();
-        int max = RocksDBIncrementalSnapshotOperation.MAX_PENDING_CHECKPOINTS;
+        writeAndFlush(backend, 10_000, 1000, "base");
+        harness.checkpoint(backend, 1, factory);
+        backend.notifyCheckpointComplete(1);
+        int max = ReusableSstFiles.MAX_CANDIDATES;
         Map<Long, IncrementalRemoteKeyedStateHandle> handles = new HashMap<>();
-        for (long id = 1; id <= max + 5; id++) {
+        for (long id = 2; id <= max + 6; id++) {
             put(backend, (int) id, "v" + id);
             handles.put(id, harness.checkpoint(backend, id, factory));
-            assertThat(operation.getPendingCheckpointIds()).hasSizeLessThanOrEqualTo(max);
+            assertThat(operation.getCandidateCheckpointIds()).hasSizeLessThanOrEqualTo(max);
         }
-        List<Long> newest = new ArrayList<>();
-        for (long id = 6; id <= max + 5; id++) {
-            newest.add(id);
-        }
-        assertThat(operation.getPendingCheckpointIds()).isEqualTo(newest);
 
-        // a confirmation that comes after its record was dropped changes nothing ...
-        backend.notifyCheckpointComplete(5);
-        assertThat(operation.getConfirmedSstFiles()).isEmpty();
+        // a confirmation of a checkpoint folded with others keeps only what all of them, and
+        // every newer one, refer to
+        backend.notifyCheckpointComplete(3);
         IncrementalRemoteKeyedStateHandle next = harness.checkpoint(backend, 100, factory);
-        assertThat(placeholders(next)).isEmpty();
+        for (long id = 3; id <= max + 6; id++) {
+            Set<PhysicalStateHandleID> referred = physicalIds(sstHandles(handles.get(id)));
+            assertThat(placeholders(next))
+                    .allMatch(h -> referred.contains(h.getStreamStateHandleID()));
+        }
 
-        // ... one of a checkpoint still on record is honoured and drops the older records
-        backend.notifyCheckpointComplete(8);
-        assertThat(physicalIds(operation.getConfirmedSstFiles()))
-                .isEqualTo(physicalIds(sstHandles(handles.get(8L))));
-        assertThat(operation.getPendingCheckpointIds()).allMatch(id -> id > 8);
+        // confirming the newest makes its uploads reusable
+        backend.notifyCheckpointComplete(100);
+        assertThat(operation.getCandidateCheckpointIds()).containsExactly(100L);
+        assertThat(physicalIds(operation.getReusableSstFiles()))
+                .isEqualTo(physicalIds(sstHandles(next)));
     }
 
     @ParameterizedTest(name = "first to finish: {0}")
@@ -198,7 +200,7 @@ class CheckpointNotificationTest {
         assertThat(localCheckpointDirectories(backend)).isEmpty();
 
         // the newer checkpoint is the confirmed one, whichever finished and was confirmed first
-        assertThat(physicalIds(backend.getIncrementalSnapshotOperation().getConfirmedSstFiles()))
+        assertThat(physicalIds(backend.getIncrementalSnapshotOperation().getReusableSstFiles()))
                 .isEqualTo(physicalIds(sstHandles(second)));
 
         IncrementalRocksDBKeyedStateBackend<Integer> fromFirst = restore(first);
@@ -225,7 +227,7 @@ class CheckpointNotificationTest {
         IncrementalRemoteKeyedStateHandle confirmed = harness.checkpoint(backend, 1, factory);
         harness.register(confirmed);
         backend.notifyCheckpointComplete(1);
-        Map<String, StateFile> confirmedBefore = operation.getConfirmedSstFiles();
+        Map<String, StateFile> confirmedBefore = operation.getReusableSstFiles();
 
         writeAndFlush(backend, 1000, 1000, "b");
         writeAndFlush(backend, 2000, 1000, "c");
@@ -257,9 +259,9 @@ class CheckpointNotificationTest {
 
         // nothing the cancelled checkpoint wrote is left, nothing of it is on record
         assertThat(TestStreamFactories.filesBelow(cancelledStorage)).isEmpty();
-        assertThat(operation.getPendingCheckpointIds()).isEmpty();
+        assertThat(operation.getCandidateCheckpointIds()).containsExactly(1L);
         backend.notifyCheckpointComplete(2);
-        assertThat(operation.getConfirmedSstFiles()).isSameAs(confirmedBefore);
+        assertThat(operation.getReusableSstFiles()).isEqualTo(confirmedBefore);
         assertThat(localCheckpointDirectories(backend)).isEmpty();
 
         // the next checkpoint refers to checkpoint 1 and restores

@@ -124,7 +124,7 @@ class NativeSavepointTest {
         // the savepoint's files never become reusable, even when Flink confirms it
         RocksDBIncrementalSnapshotOperation<Integer> operation =
                 backend.getIncrementalSnapshotOperation();
-        assertThat(operation.getPendingCheckpointIds()).doesNotContain(2L);
+        assertThat(operation.getCandidateCheckpointIds()).doesNotContain(2L);
         backend.notifyCheckpointComplete(2);
         assertThat(confirmedHandles(backend)).isEqualTo(confirmedBefore);
     }
@@ -328,7 +328,7 @@ class NativeSavepointTest {
             IncrementalRocksDBKeyedStateBackend<Integer> backend) {
         Map<String, StreamStateHandle> handles = new HashMap<>();
         backend.getIncrementalSnapshotOperation()
-                .getConfirmedSstFiles()
+                .getReusableSstFiles()
                 .forEach((name, file) -> handles.put(name, file.getHandle()));
         return handles;
     }

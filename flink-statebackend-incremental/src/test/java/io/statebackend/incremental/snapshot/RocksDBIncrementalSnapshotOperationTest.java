@@ -174,7 +174,7 @@ class RocksDBIncrementalSnapshotOperationTest {
     }
 
     @Test
-    void laterConfirmationReplacesEarlierOneAndSubsumedAreDropped() throws Exception {
+    void confirmationDropsOlderCandidatesAndSubsumedAreDropped() throws Exception {
         IncrementalRocksDBKeyedStateBackend<Integer> backend = harness.createBackend();
         RocksDBIncrementalSnapshotOperation<Integer> operation =
                 backend.getIncrementalSnapshotOperation();
@@ -183,20 +183,21 @@ class RocksDBIncrementalSnapshotOperationTest {
         writeAndFlush(backend, 0, 100, "b");
         IncrementalRemoteKeyedStateHandle second = harness.checkpoint(backend, 2, factory);
         writeAndFlush(backend, 0, 100, "c");
-        harness.checkpoint(backend, 3, factory);
-        assertThat(operation.getPendingCheckpointIds()).containsExactly(1L, 2L, 3L);
+        IncrementalRemoteKeyedStateHandle third = harness.checkpoint(backend, 3, factory);
+        assertThat(operation.getCandidateCheckpointIds()).containsExactly(-1L, 1L, 2L, 3L);
 
         backend.notifyCheckpointComplete(2);
-        assertThat(operation.getPendingCheckpointIds()).containsExactly(3L);
-        assertThat(operation.getConfirmedSstFiles().keySet())
-                .isEqualTo(sstHandles(second).keySet());
+        assertThat(operation.getCandidateCheckpointIds()).containsExactly(2L, 3L);
+        // 3 was taken before 2 was confirmed and may have subsumed it: 2's uploads are not offered
+        assertThat(operation.getReusableSstFiles().keySet())
+                .doesNotContainAnyElementsOf(sstHandles(second).keySet());
         // an out-of-order confirmation of an older checkpoint changes nothing
         backend.notifyCheckpointComplete(1);
-        assertThat(operation.getConfirmedSstFiles().keySet())
-                .isEqualTo(sstHandles(second).keySet());
+        assertThat(operation.getCandidateCheckpointIds()).containsExactly(2L, 3L);
 
-        backend.notifyCheckpointSubsumed(3);
-        assertThat(operation.getPendingCheckpointIds()).isEmpty();
+        backend.notifyCheckpointSubsumed(2);
+        assertThat(operation.getCandidateCheckpointIds()).containsExactly(3L);
+        assertThat(operation.getReusableSstFiles().keySet()).isEqualTo(sstHandles(third).keySet());
     }
 
     @Test
@@ -243,9 +244,9 @@ class RocksDBIncrementalSnapshotOperationTest {
 
             assertThat(failing.createdStreams()).isGreaterThanOrEqualTo(failOn);
             assertThat(TestStreamFactories.filesBelow(failingStorage)).isEmpty();
-            assertThat(backend.getIncrementalSnapshotOperation().getPendingCheckpointIds())
-                    .isEmpty();
-            assertThat(backend.getIncrementalSnapshotOperation().getConfirmedSstFiles()).isEmpty();
+            assertThat(backend.getIncrementalSnapshotOperation().getCandidateCheckpointIds())
+                    .doesNotContain(checkpointId);
+            assertThat(backend.getIncrementalSnapshotOperation().getReusableSstFiles()).isEmpty();
             assertThat(localCheckpointDirectories(backend)).isEmpty();
         }
 
