@@ -18,6 +18,8 @@ import java.util.Random;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 /**
  * One seeded run: random steps against real subtasks and the model JobManager, each checked against
  * the expected state. Every random choice comes from the seed and the model's own state, so a seed
@@ -327,17 +329,9 @@ final class ProtocolModelRun implements AutoCloseable {
         for (Subtask subtask : subtasks) {
             List<String> actual = subtask.advanceWatermark(newWatermark);
             List<String> expected = live.advanceWatermark(newWatermark, subtask.getKeyGroupRange());
-            if (!actual.equals(expected)) {
-                throw new AssertionError(
-                        "Timers fired by "
-                                + subtask
-                                + " at watermark "
-                                + newWatermark
-                                + " differ.\n  expected: "
-                                + expected
-                                + "\n  actual:   "
-                                + actual);
-            }
+            assertThat(actual)
+                    .as("timers fired by %s at watermark %d", subtask, newWatermark)
+                    .isEqualTo(expected);
             fired += actual.size();
         }
         statistics.add("timersFired", fired);
@@ -626,17 +620,9 @@ final class ProtocolModelRun implements AutoCloseable {
                 List<String> fired = subtask.advanceWatermark(Long.MAX_VALUE);
                 List<String> expected =
                         snapshot.expected().allTimerOutputs(subtask.getKeyGroupRange());
-                if (!fired.equals(expected)) {
-                    throw new AssertionError(
-                            "Timers restored from "
-                                    + snapshot.label()
-                                    + " by "
-                                    + subtask
-                                    + " differ.\n  expected: "
-                                    + expected
-                                    + "\n  actual:   "
-                                    + fired);
-                }
+                assertThat(fired)
+                        .as("timers restored from %s by %s", snapshot.label(), subtask)
+                        .isEqualTo(expected);
             } finally {
                 subtask.close();
             }
@@ -668,19 +654,9 @@ final class ProtocolModelRun implements AutoCloseable {
                                 + (found == null ? "nothing" : found.describe()));
             }
         }
-        if (!differences.isEmpty()) {
-            throw new AssertionError(
-                    "The "
-                            + what
-                            + " differs in "
-                            + differences.size()
-                            + " of "
-                            + keys.size()
-                            + " keys:\n  "
-                            + String.join(
-                                    "\n  ",
-                                    differences.subList(0, Math.min(8, differences.size()))));
-        }
+        assertThat(differences.subList(0, Math.min(8, differences.size())))
+                .as("%s: keys that differ (of %d, at most 8 shown)", what, keys.size())
+                .isEmpty();
     }
 
     // ------------------------------------------------------------------------
@@ -716,13 +692,20 @@ final class ProtocolModelRun implements AutoCloseable {
         statistics.add("files.left", report.unreferenced().size());
         statistics.add("files.missing", report.missing().size());
         log.detail(report.describe(storageRoot));
-        if (!report.isClean()) {
-            throw new AssertionError("Storage after settling: " + report.describe(storageRoot));
-        }
+        assertThat(report.isClean())
+                .as("storage after settling: %s", report.describe(storageRoot))
+                .isTrue();
     }
 
     @Override
     public void close() throws Exception {
         closeSubtasks();
+    }
+
+    /** Once every subtask is closed, the backends have deleted all their local files. */
+    void checkNoLocalFilesLeft() throws Exception {
+        assertThat(SnapshotFiles.filesBelow(localDirectory))
+                .as("local files left after every backend was disposed")
+                .isEmpty();
     }
 }
