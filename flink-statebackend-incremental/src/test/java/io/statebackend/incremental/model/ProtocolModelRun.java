@@ -344,7 +344,16 @@ final class ProtocolModelRun implements AutoCloseable {
 
     private void trigger(ModelSnapshot.Kind kind) throws Exception {
         PendingSnapshot snapshot = jobManager.trigger(kind, live.copy(), subtasks.size());
-        log.detail("trigger " + snapshot + " (asked for " + kind + ")");
+        log.detail(
+                "trigger "
+                        + snapshot
+                        + " (asked for "
+                        + kind
+                        + "), state of "
+                        + live.numberOfKeys()
+                        + " keys with "
+                        + live.numberOfTimers()
+                        + " timers");
         for (Subtask subtask : subtasks) {
             subtask.snapshotSynchronousPart(
                     snapshot.checkpointId(),

@@ -115,9 +115,10 @@ class ProtocolModelTest {
         return String.format(
                 "steps %d; checkpoints completed %d (FULL %d), aborted %d (declined %d, subsumed"
                         + " while pending %d); savepoints native %d canonical %d (deleted %d);"
-                        + " notifications sent %d, lost %d, reordered %d, after a newer snapshot"
-                        + " %d, duplicated %d; late acks %d (rejected %d); restores failover %d,"
-                        + " NO_CLAIM %d (sources deleted %d); rescales %d; restore checks %d;"
+                        + " notifications sent %d, lost %d, reordered %d, late (after a newer"
+                        + " snapshot) %d, duplicated %d; late acks %d (rejected %d); restores"
+                        + " CLAIM (failover) %d, NO_CLAIM %d (sources deleted %d); rescales %d;"
+                        + " restore checks %d;"
                         + " timers fired %d; files in storage %d, left %d%n  all counters: %s",
                 s.get("steps"),
                 s.get("completed.CHECKPOINT") + s.get("completed.FULL_CHECKPOINT"),

@@ -41,12 +41,6 @@ final class SnapshotFiles {
         return files;
     }
 
-    static Set<Path> of(OperatorSubtaskState subtaskState) {
-        Set<Path> files = new TreeSet<>();
-        addSubtask(subtaskState, files);
-        return files;
-    }
-
     private static void addSubtask(OperatorSubtaskState subtaskState, Set<Path> files) {
         addAll(subtaskState.getManagedKeyedState(), files);
         addAll(subtaskState.getRawKeyedState(), files);

@@ -44,9 +44,7 @@ public final class Subtask implements AutoCloseable {
 
     private final String name;
     private final int index;
-    private final int parallelism;
     private final KeyGroupRange keyGroupRange;
-    private final PriorityQueueStateType timerService;
     private final KeyedOneInputStreamOperatorTestHarness<Integer, Command, String> harness;
 
     /** Snapshots whose synchronous part was taken and whose asynchronous part has not run. */
@@ -60,15 +58,12 @@ public final class Subtask implements AutoCloseable {
             int index,
             int parallelism,
             int maxParallelism,
-            PriorityQueueStateType timerService,
             KeyedOneInputStreamOperatorTestHarness<Integer, Command, String> harness) {
         this.name = name;
         this.index = index;
-        this.parallelism = parallelism;
         this.keyGroupRange =
                 StateAssignmentOperation.createKeyGroupPartitions(maxParallelism, parallelism)
                         .get(index);
-        this.timerService = timerService;
         this.harness = harness;
     }
 
@@ -111,7 +106,7 @@ public final class Subtask implements AutoCloseable {
             }
             throw t;
         }
-        return new Subtask(name, index, parallelism, maxParallelism, timerService, harness);
+        return new Subtask(name, index, parallelism, maxParallelism, harness);
     }
 
     public String getName() {
@@ -122,20 +117,8 @@ public final class Subtask implements AutoCloseable {
         return index;
     }
 
-    public int getParallelism() {
-        return parallelism;
-    }
-
     public KeyGroupRange getKeyGroupRange() {
         return keyGroupRange;
-    }
-
-    public PriorityQueueStateType getTimerService() {
-        return timerService;
-    }
-
-    public boolean isClosed() {
-        return closed;
     }
 
     public void process(Command command, long timestamp) throws Exception {
