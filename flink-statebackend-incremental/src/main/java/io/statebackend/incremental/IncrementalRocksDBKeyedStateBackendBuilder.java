@@ -181,12 +181,22 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
     private RocksDBInstance openInstance(
             File path, List<byte[]> columnFamilyNames, List<ColumnFamilyHandle> handlesOut)
             throws IOException {
+        return openInstance(path, columnFamilyNames, handlesOut, true);
+    }
+
+    private RocksDBInstance openInstance(
+            File path,
+            List<byte[]> columnFamilyNames,
+            List<ColumnFamilyHandle> handlesOut,
+            boolean autoCompactions)
+            throws IOException {
         return RocksDBInstance.open(
                 path,
                 memory == null ? null : memory.getResourceHandle(),
                 settings.getMaxManifestFileSize(),
                 columnFamilyNames,
-                handlesOut);
+                handlesOut,
+                autoCompactions);
     }
 
     private void restore(
@@ -251,7 +261,8 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                                     cancelStreamRegistry,
                                     registeredStates,
                                     heapQueues,
-                                    settings.getWriteBatchSize())
+                                    settings.getWriteBatchSize(),
+                                    settings.getRestoreSettings())
                             .restore();
             restored.instance = result.getInstance();
             restored.checkpointId = result.getRestoredCheckpointId();

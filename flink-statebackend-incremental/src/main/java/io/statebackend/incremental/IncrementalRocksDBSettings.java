@@ -1,6 +1,7 @@
 package io.statebackend.incremental;
 
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
+import io.statebackend.incremental.restore.RestoreSettings;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.IllegalConfigurationException;
@@ -38,6 +39,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
     private final int transferThreads;
     private final long writeBatchSize;
     private final long maxManifestFileSize;
+    private final RestoreSettings restoreSettings;
 
     private IncrementalRocksDBSettings(ReadableConfig config) {
         this.incrementalCheckpoints =
@@ -78,6 +80,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
                     rawValue(config, IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE),
                     "it must be at least 64kb");
         }
+        this.restoreSettings = RestoreSettings.fromConfig(config);
     }
 
     /**
@@ -132,6 +135,11 @@ public final class IncrementalRocksDBSettings implements Serializable {
 
     public long getMaxManifestFileSize() {
         return maxManifestFileSize;
+    }
+
+    /** How snapshots are restored and rescaled. */
+    public RestoreSettings getRestoreSettings() {
+        return restoreSettings;
     }
 
     // ------------------------------------------------------------------------

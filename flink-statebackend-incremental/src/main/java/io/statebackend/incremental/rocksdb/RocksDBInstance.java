@@ -9,6 +9,8 @@ import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
+import org.rocksdb.ExportImportFilesMetaData;
+import org.rocksdb.ImportColumnFamilyOptions;
 import org.rocksdb.InfoLogLevel;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
@@ -55,20 +57,26 @@ public final class RocksDBInstance implements AutoCloseable {
     private final WriteOptions writeOptions;
     private final BlockBasedTableConfig tableConfig;
     private final long writeBufferSizeHint;
+    private final boolean autoCompactions;
     private final List<ColumnFamilyOptions> columnFamilyOptions = new ArrayList<>();
     private final List<ColumnFamilyHandle> columnFamilyHandles = new ArrayList<>();
 
     private RocksDB db;
     private ColumnFamilyHandle defaultColumnFamily;
     private boolean closed;
+    @Nullable private BackgroundCompaction backgroundCompaction;
 
     static {
         RocksDB.loadLibrary();
     }
 
     private RocksDBInstance(
-            File path, @Nullable RocksDBMemoryResources memory, long maxManifestFileSize) {
+            File path,
+            @Nullable RocksDBMemoryResources memory,
+            long maxManifestFileSize,
+            boolean autoCompactions) {
         this.path = path;
+        this.autoCompactions = autoCompactions;
         this.dbOptions =
                 new DBOptions()
                         .setCreateIfMissing(true)
@@ -113,7 +121,23 @@ public final class RocksDBInstance implements AutoCloseable {
             List<byte[]> columnFamilyNames,
             List<ColumnFamilyHandle> handlesOut)
             throws IOException {
-        RocksDBInstance instance = new RocksDBInstance(path, memory, maxManifestFileSize);
+        return open(path, memory, maxManifestFileSize, columnFamilyNames, handlesOut, true);
+    }
+
+    /**
+     * Opens the database at {@code path}; without automatic compactions for a temporary database
+     * whose files are exported, so that no compaction replaces a file while it is linked out.
+     */
+    public static RocksDBInstance open(
+            File path,
+            @Nullable RocksDBMemoryResources memory,
+            long maxManifestFileSize,
+            List<byte[]> columnFamilyNames,
+            List<ColumnFamilyHandle> handlesOut,
+            boolean autoCompactions)
+            throws IOException {
+        RocksDBInstance instance =
+                new RocksDBInstance(path, memory, maxManifestFileSize, autoCompactions);
         try {
             instance.openDatabase(columnFamilyNames, handlesOut);
             OPEN_INSTANCES.incrementAndGet();
@@ -148,7 +172,8 @@ public final class RocksDBInstance implements AutoCloseable {
                 new ColumnFamilyOptions()
                         .setMergeOperator(mergeOperator)
                         .setTableFormatConfig(tableConfig)
-                        .setWriteBufferSize(writeBufferSizeHint);
+                        .setWriteBufferSize(writeBufferSizeHint)
+                        .setDisableAutoCompactions(!autoCompactions);
         columnFamilyOptions.add(options);
         return options;
     }
@@ -167,6 +192,40 @@ public final class RocksDBInstance implements AutoCloseable {
         } catch (RocksDBException e) {
             throw new IOException("Could not create column family '" + name + "' in " + path, e);
         }
+    }
+
+    /**
+     * Creates a column family from files exported from other databases; their key ranges must not
+     * overlap. The files are moved (hard-linked where possible), not rewritten.
+     */
+    public ColumnFamilyHandle importColumnFamily(
+            String name, List<ExportImportFilesMetaData> exported) throws IOException {
+        checkOpen();
+        try (ImportColumnFamilyOptions importOptions =
+                new ImportColumnFamilyOptions().setMoveFiles(true)) {
+            ColumnFamilyHandle handle =
+                    db.createColumnFamilyWithImport(
+                            new ColumnFamilyDescriptor(
+                                    name.getBytes(StandardCharsets.UTF_8),
+                                    newColumnFamilyOptions()),
+                            importOptions,
+                            exported);
+            columnFamilyHandles.add(handle);
+            return handle;
+        } catch (RocksDBException e) {
+            throw new IOException("Could not import column family '" + name + "' into " + path, e);
+        }
+    }
+
+    /**
+     * Compacts {@code [begin, end)} of the given column families on a thread of its own; the task
+     * never waits for it. Closing the instance stops it first.
+     */
+    public void compactInBackground(List<ColumnFamilyHandle> handles, byte[] begin, byte[] end) {
+        checkOpen();
+        Preconditions.checkState(
+                backgroundCompaction == null, "A background compaction of %s runs already.", path);
+        backgroundCompaction = BackgroundCompaction.start(db, handles, begin, end, path);
     }
 
     /** Drops a column family of this instance and closes its handle. */
@@ -218,6 +277,11 @@ public final class RocksDBInstance implements AutoCloseable {
         }
         closed = true;
         OPEN_INSTANCES.decrementAndGet();
+        if (backgroundCompaction != null) {
+            // no compaction may run on a handle that is closed below
+            backgroundCompaction.stop();
+            backgroundCompaction = null;
+        }
         closeNativeObjects();
     }
 
