@@ -115,6 +115,16 @@ final class RescalingRestore<K> {
 
     private RocksDBInstance restoreByMovingFiles(Map<String, StateMetaInfoSnapshot> metaInfos)
             throws Exception {
+        if (handles.size() == 1) {
+            // one snapshot: its download is the database already, only clipping is left
+            LOG.info(
+                    "Restoring key groups {} from the files of checkpoint {} of key groups {},"
+                            + " clipped.",
+                    context.keyGroupRange.prettyPrintInterval(),
+                    handles.get(0).getCheckpointId(),
+                    handles.get(0).getKeyGroupRange().prettyPrintInterval());
+            return restoreFromBase(metaInfos, 0, Collections.singletonList(0));
+        }
         final Path exportRoot = context.newTemporaryDirectory("export");
         final Map<String, List<ExportImportFilesMetaData>> exports = new LinkedHashMap<>();
         final List<KeyGroupRange> exportedRanges = new ArrayList<>();
@@ -285,39 +295,54 @@ final class RescalingRestore<K> {
                                 + handles.get(base).getCheckpointId()
                                 + " of key groups "
                                 + handles.get(base).getKeyGroupRange().prettyPrintInterval());
-
+        if (base >= 0) {
+            return restoreFromBase(metaInfos, base, indexes);
+        }
         final Map<String, ColumnFamilyHandle> columnFamilies = new LinkedHashMap<>();
-        final RocksDBInstance instance;
-        if (base < 0) {
-            instance = openEmpty();
-        } else {
-            context.moveIntoPlace(
-                    downloadDirectories.get(base), handles.get(base).getCheckpointId());
-            List<String> names =
-                    StateRegistration.names(metaData.get(base).getStateMetaInfoSnapshots());
-            List<ColumnFamilyHandle> opened = new ArrayList<>(names.size());
-            try {
-                instance =
-                        context.opener.open(
-                                context.dbDirectory, RocksDBInstance.names(names), opened, true);
-            } catch (Throwable t) {
-                FileUtils.deleteDirectoryQuietly(context.dbDirectory);
-                throw t;
+        final RocksDBInstance instance = openEmpty();
+        try {
+            for (int i : indexes) {
+                copyInClaimedRange(instance, i, columnFamilies);
             }
+            registerAll(instance, metaInfos, columnFamilies);
+            return instance;
+        } catch (Throwable t) {
+            instance.close();
+            FileUtils.deleteDirectoryQuietly(context.dbDirectory);
+            throw t;
+        }
+    }
+
+    /**
+     * Opens the download of snapshot {@code base} as the database, clips it to the key groups it
+     * claims and the backend holds, and copies the entries of the other {@code indexes}.
+     */
+    private RocksDBInstance restoreFromBase(
+            Map<String, StateMetaInfoSnapshot> metaInfos, int base, List<Integer> indexes)
+            throws Exception {
+        context.moveIntoPlace(downloadDirectories.get(base), handles.get(base).getCheckpointId());
+        final List<String> names =
+                StateRegistration.names(metaData.get(base).getStateMetaInfoSnapshots());
+        final List<ColumnFamilyHandle> opened = new ArrayList<>(names.size());
+        final RocksDBInstance instance;
+        try {
+            instance =
+                    context.opener.open(
+                            context.dbDirectory, RocksDBInstance.names(names), opened, true);
+        } catch (Throwable t) {
+            FileUtils.deleteDirectoryQuietly(context.dbDirectory);
+            throw t;
+        }
+        try {
+            final Map<String, ColumnFamilyHandle> columnFamilies = new LinkedHashMap<>();
             for (int i = 0; i < names.size(); i++) {
                 columnFamilies.put(names.get(i), opened.get(i));
             }
-        }
-        try {
-            if (base >= 0) {
-                // the base is authoritative only for the key groups it claims
-                clip(
-                        instance,
-                        columnFamilies.values(),
-                        handles.get(base)
-                                .getKeyGroupRange()
-                                .getIntersection(context.keyGroupRange));
-            }
+            // the base is authoritative only for the key groups it claims
+            clip(
+                    instance,
+                    columnFamilies.values(),
+                    handles.get(base).getKeyGroupRange().getIntersection(context.keyGroupRange));
             for (int i : indexes) {
                 if (i != base) {
                     copyInClaimedRange(instance, i, columnFamilies);
@@ -403,6 +428,10 @@ final class RescalingRestore<K> {
         final byte[] begin = context.prefixes.begin(range);
         final byte[] end = context.prefixes.end(range);
         for (ColumnFamilyHandle columnFamily : columnFamilies) {
+            if (fileOutside(instance, columnFamily, range) == null) {
+                // clipping would find nothing to remove, but still costs a manual compaction
+                continue;
+            }
             if (context.settings.isUseDeleteFilesInRange()) {
                 instance.getDb()
                         .deleteFilesInRanges(
