@@ -30,9 +30,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Restores snapshots of other key-group ranges (rescaling). All snapshots are downloaded at once.
@@ -54,6 +56,9 @@ final class RescalingRestore<K> {
 
     private final List<IncrementalSnapshotMetaData> metaData;
     private final List<Path> downloadDirectories;
+
+    /** Column families with data outside the backend's range, clipped in the background. */
+    private final List<ColumnFamilyHandle> toClip = new ArrayList<>();
 
     RescalingRestore(RestoreContext<K> context, List<IncrementalRemoteKeyedStateHandle> handles) {
         this.context = context;
@@ -417,8 +422,12 @@ final class RescalingRestore<K> {
     }
 
     /**
-     * Removes every key outside {@code range} physically: whole files first where configured, then
-     * RocksDB's clip, which deletes, and compacts away, what remains on either side.
+     * Deletes every key outside {@code range}: at once logically, with a range tombstone on each
+     * side that has data (and first the files entirely outside, where configured), and physically
+     * later, by RocksDB's clip on a background thread (see {@link #registerAll}). A clip removes
+     * the data of other key groups from the files, so that the first checkpoint uploads only the
+     * backend's share, but it is a compaction of every file that overlaps the removed range: doing
+     * it here would make the task wait for it.
      */
     private void clip(
             RocksDBInstance instance,
@@ -428,8 +437,16 @@ final class RescalingRestore<K> {
         final byte[] begin = context.prefixes.begin(range);
         final byte[] end = context.prefixes.end(range);
         for (ColumnFamilyHandle columnFamily : columnFamilies) {
-            if (fileOutside(instance, columnFamily, range) == null) {
-                // clipping would find nothing to remove, but still costs a manual compaction
+            boolean below = false;
+            boolean above = false;
+            for (LevelMetaData level :
+                    instance.getDb().getColumnFamilyMetaData(columnFamily).levels()) {
+                for (SstFileMetaData file : level.files()) {
+                    below |= KeyGroupPrefixes.compare(file.smallestKey(), begin) < 0;
+                    above |= KeyGroupPrefixes.compare(file.largestKey(), end) > 0;
+                }
+            }
+            if (!below && !above) {
                 continue;
             }
             if (context.settings.isUseDeleteFilesInRange()) {
@@ -443,13 +460,20 @@ final class RescalingRestore<K> {
                                         context.prefixes.beyondAll()),
                                 false);
             }
-            instance.getDb().clipColumnFamily(columnFamily, begin, end);
+            if (below) {
+                instance.getDb().deleteRange(columnFamily, context.prefixes.lowest(), begin);
+            }
+            if (above) {
+                instance.getDb().deleteRange(columnFamily, end, context.prefixes.beyondAll());
+            }
+            toClip.add(columnFamily);
         }
     }
 
     /**
      * Registers every state once, with the newest meta info; a state without entries in any
-     * snapshot gets an empty column family. Starts the compaction after rescaling if configured.
+     * snapshot gets an empty column family. Then starts the physical clip and, if configured, the
+     * compaction after rescaling in the background.
      */
     private void registerAll(
             RocksDBInstance instance,
@@ -466,9 +490,19 @@ final class RescalingRestore<K> {
                 kept.add(columnFamily);
             }
         }
-        if (context.settings.isAsyncCompactAfterRescale() && !kept.isEmpty()) {
-            instance.compactInBackground(
-                    kept,
+        // timers moved onto the heap left their column family: nothing to clip there. Handles
+        // are compared by identity: equals() asks the native side, and a dropped one is closed
+        final Set<ColumnFamilyHandle> live = Collections.newSetFromMap(new IdentityHashMap<>());
+        live.addAll(kept);
+        toClip.removeIf(columnFamily -> !live.contains(columnFamily));
+        final List<ColumnFamilyHandle> toCompact =
+                context.settings.isAsyncCompactAfterRescale()
+                        ? kept
+                        : Collections.<ColumnFamilyHandle>emptyList();
+        if (!toClip.isEmpty() || !toCompact.isEmpty()) {
+            instance.startBackgroundClipAndCompaction(
+                    toClip,
+                    toCompact,
                     context.prefixes.begin(context.keyGroupRange),
                     context.prefixes.end(context.keyGroupRange));
         }

@@ -13,8 +13,10 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A compaction of one key range that runs after a rescaling restore on a daemon thread, so that the
- * task starts processing at once. It is stopped, and waited for, before its database is closed.
+ * The work after a rescaling restore that the task need not wait for, on a daemon thread: clipping
+ * column families to the backend's key range, which physically removes the entries that the restore
+ * already deleted logically, and optionally a compaction of that range. It is stopped, and waited
+ * for, before its database is closed.
  */
 final class BackgroundCompaction {
 
@@ -26,54 +28,90 @@ final class BackgroundCompaction {
     private final AtomicBoolean stopped = new AtomicBoolean();
 
     private BackgroundCompaction(
-            RocksDB db, List<ColumnFamilyHandle> handles, byte[] begin, byte[] end, File path) {
+            RocksDB db,
+            List<ColumnFamilyHandle> toClip,
+            List<ColumnFamilyHandle> toCompact,
+            byte[] begin,
+            byte[] end,
+            File path) {
         this.db = db;
         this.options =
                 new CompactRangeOptions()
                         .setExclusiveManualCompaction(false)
                         .setBottommostLevelCompaction(
                                 CompactRangeOptions.BottommostLevelCompaction.kForceOptimized);
-        final List<ColumnFamilyHandle> columnFamilies = new ArrayList<>(handles);
+        final List<ColumnFamilyHandle> clip = new ArrayList<>(toClip);
+        final List<ColumnFamilyHandle> compact = new ArrayList<>(toCompact);
         this.thread =
                 new Thread(
-                        () -> compact(columnFamilies, begin, end, path),
-                        "incremental-rocksdb-compaction-after-restore");
+                        () -> run(clip, compact, begin, end, path),
+                        "incremental-rocksdb-clip-after-restore");
         this.thread.setDaemon(true);
     }
 
     static BackgroundCompaction start(
-            RocksDB db, List<ColumnFamilyHandle> handles, byte[] begin, byte[] end, File path) {
-        BackgroundCompaction compaction = new BackgroundCompaction(db, handles, begin, end, path);
-        compaction.thread.start();
-        return compaction;
+            RocksDB db,
+            List<ColumnFamilyHandle> toClip,
+            List<ColumnFamilyHandle> toCompact,
+            byte[] begin,
+            byte[] end,
+            File path) {
+        BackgroundCompaction work =
+                new BackgroundCompaction(db, toClip, toCompact, begin, end, path);
+        work.thread.start();
+        return work;
     }
 
-    private void compact(
-            List<ColumnFamilyHandle> columnFamilies, byte[] begin, byte[] end, File path) {
+    private void run(
+            List<ColumnFamilyHandle> toClip,
+            List<ColumnFamilyHandle> toCompact,
+            byte[] begin,
+            byte[] end,
+            File path) {
         final long start = System.nanoTime();
         try {
-            for (ColumnFamilyHandle columnFamily : columnFamilies) {
+            for (ColumnFamilyHandle columnFamily : toClip) {
+                if (stopped.get()) {
+                    return;
+                }
+                db.clipColumnFamily(columnFamily, begin, end);
+            }
+            for (ColumnFamilyHandle columnFamily : toCompact) {
                 if (stopped.get()) {
                     return;
                 }
                 db.compactRange(columnFamily, begin, end, options);
             }
             LOG.info(
-                    "Compaction after restore of {} finished after {} ms.",
+                    "Clipped {} and compacted {} column families of {} after restore in {} ms.",
+                    toClip.size(),
+                    toCompact.size(),
                     path,
                     (System.nanoTime() - start) / 1_000_000);
         } catch (RocksDBException e) {
             if (!stopped.get()) {
-                LOG.warn("Compaction after restore of {} failed; state is unaffected.", path, e);
+                LOG.warn(
+                        "Clipping or compacting {} after restore failed; the state is unaffected,"
+                                + " RocksDB's own compactions will remove the deleted entries.",
+                        path,
+                        e);
             }
         }
     }
 
-    /** Cancels the compaction and waits until its thread has left RocksDB. */
+    /** Waits until the work is done, without stopping it. */
+    void await() throws InterruptedException {
+        thread.join();
+    }
+
+    /** Cancels the work and waits until its thread has left RocksDB. */
     void stop() {
         stopped.set(true);
-        // makes a running manual compaction return early
         options.setCanceled(true);
+        if (thread.isAlive()) {
+            // makes a running clip or compaction return early; the database is closing anyway
+            db.cancelAllBackgroundWork(true);
+        }
         boolean interrupted = false;
         while (true) {
             try {

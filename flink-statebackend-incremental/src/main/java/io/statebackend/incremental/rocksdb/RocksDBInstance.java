@@ -218,14 +218,28 @@ public final class RocksDBInstance implements AutoCloseable {
     }
 
     /**
-     * Compacts {@code [begin, end)} of the given column families on a thread of its own; the task
-     * never waits for it. Closing the instance stops it first.
+     * Clips {@code toClip} and then compacts {@code toCompact} to {@code [begin, end)} on a thread
+     * of its own; the task never waits for it. Closing the instance stops it first.
      */
-    public void compactInBackground(List<ColumnFamilyHandle> handles, byte[] begin, byte[] end) {
+    public void startBackgroundClipAndCompaction(
+            List<ColumnFamilyHandle> toClip,
+            List<ColumnFamilyHandle> toCompact,
+            byte[] begin,
+            byte[] end) {
         checkOpen();
         Preconditions.checkState(
-                backgroundCompaction == null, "A background compaction of %s runs already.", path);
-        backgroundCompaction = BackgroundCompaction.start(db, handles, begin, end, path);
+                backgroundCompaction == null, "Background work on %s runs already.", path);
+        backgroundCompaction = BackgroundCompaction.start(db, toClip, toCompact, begin, end, path);
+    }
+
+    /**
+     * Waits for the work started by {@link #startBackgroundClipAndCompaction}, if any; for tests
+     * and benchmarks that measure what the first checkpoint after rescaling uploads.
+     */
+    public void awaitBackgroundWork() throws InterruptedException {
+        if (backgroundCompaction != null) {
+            backgroundCompaction.await();
+        }
     }
 
     /** Drops a column family of this instance and closes its handle. */

@@ -329,6 +329,10 @@ class RescalingByFilesTest {
         for (int i = 0; i < 2; i++) {
             KeyGroupRange half = range(2, i);
             IncrementalRocksDBKeyedStateBackend<Integer> restored = backend(half, List.of(handle));
+            // the other half is deleted at once and removed from the files in the background
+            assertThat(keysOf(restored, VALUE.getName()))
+                    .allMatch(key -> half.contains(keyGroupOf(key)));
+            restored.getRocksDBInstance().awaitBackgroundWork();
             IncrementalRemoteKeyedStateHandle first = checkpoint(restored);
             assertThat(first.getCheckpointedSize()).isLessThan((long) (0.6 * original));
             dispose(restored);
