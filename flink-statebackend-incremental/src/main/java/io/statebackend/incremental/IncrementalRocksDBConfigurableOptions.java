@@ -244,18 +244,22 @@ public final class IncrementalRocksDBConfigurableOptions {
                     .doubleType()
                     .defaultValue(0.0)
                     .withDescription(
-                            "Not applicable: a rescaling restore always starts from the snapshot"
-                                    + " that overlaps most with the new key-group range. Between 0"
-                                    + " and 1.");
+                            "When rescaling by copying entries (file moving off, or no snapshot"
+                                    + " qualifies): a snapshot is opened as the base database only"
+                                    + " if at least this fraction of its key groups belongs to the"
+                                    + " new range; otherwise the restore starts from an empty"
+                                    + " database. Between 0 and 1.");
 
     public static final ConfigOption<Boolean> USE_INGEST_DB_RESTORE_MODE =
             ConfigOptions.key("state.backend.rocksdb.use-ingest-db-restore-mode")
                     .booleanType()
-                    .defaultValue(false)
+                    .defaultValue(true)
                     .withDescription(
-                            "Not applicable: a rescaling restore copies the in-range entries of"
-                                    + " the other snapshots; ingesting whole databases is not"
-                                    + " implemented.");
+                            "Whether rescaling moves SST files (export from the downloaded"
+                                    + " snapshots, import into the new database, clip) instead of"
+                                    + " copying entries. On by default here; Flink 1.20's own"
+                                    + " backend defaults to false because FRocksDB cannot import"
+                                    + " column families.");
 
     public static final ConfigOption<Boolean> INCREMENTAL_RESTORE_ASYNC_COMPACT_AFTER_RESCALE =
             ConfigOptions.key(
@@ -263,16 +267,16 @@ public final class IncrementalRocksDBConfigurableOptions {
                     .booleanType()
                     .defaultValue(false)
                     .withDescription(
-                            "Not applicable: no compaction is started after a rescaling restore;"
-                                    + " RocksDB compacts the deleted ranges in its own time.");
+                            "Whether a rescaled backend compacts its key-group range on a"
+                                    + " background thread after restore; the task does not wait.");
 
     public static final ConfigOption<Boolean> USE_DELETE_FILES_IN_RANGE_DURING_RESCALING =
             ConfigOptions.key("state.backend.rocksdb.rescaling.use-delete-files-in-range")
                     .booleanType()
                     .defaultValue(false)
                     .withDescription(
-                            "Not applicable: a rescaling restore removes the keys outside the new"
-                                    + " range with range deletions only.");
+                            "Whether rescaling first deletes the SST files that lie entirely"
+                                    + " outside the new key-group range, before clipping.");
 
     private IncrementalRocksDBConfigurableOptions() {}
 }

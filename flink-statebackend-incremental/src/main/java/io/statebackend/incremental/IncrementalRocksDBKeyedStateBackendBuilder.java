@@ -235,6 +235,15 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
     private RocksDBInstance openInstance(
             File path, List<byte[]> columnFamilyNames, List<ColumnFamilyHandle> handlesOut)
             throws IOException {
+        return openInstance(path, columnFamilyNames, handlesOut, true);
+    }
+
+    private RocksDBInstance openInstance(
+            File path,
+            List<byte[]> columnFamilyNames,
+            List<ColumnFamilyHandle> handlesOut,
+            boolean autoCompactions)
+            throws IOException {
         return RocksDBInstance.open(
                 path,
                 new RocksDBOptionsContainer(
@@ -245,7 +254,9 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                         path),
                 columnFamilyNames,
                 handlesOut,
-                nativeMetricOptions.isStatisticsEnabled());
+                // temporary databases of a restore report no metrics
+                autoCompactions && nativeMetricOptions.isStatisticsEnabled(),
+                autoCompactions);
     }
 
     private void restore(
@@ -311,7 +322,8 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                                     cancelStreamRegistry,
                                     registeredStates,
                                     heapQueues,
-                                    settings.getWriteBatchSize())
+                                    settings.getWriteBatchSize(),
+                                    settings.getRestoreSettings())
                             .restore();
             restored.instance = result.getInstance();
             restored.checkpointId = result.getRestoredCheckpointId();

@@ -134,5 +134,15 @@ public final class IncrementalRocksDBOptions {
                                     + " when read, by incremental cleanup if configured, and from"
                                     + " full snapshots.");
 
+    /** This backend's key: read every byte of a local copy, not only its sizes. */
+    public static final ConfigOption<Boolean> LOCAL_RECOVERY_VERIFY_CHECKSUMS =
+            ConfigOptions.key("state.backend.incremental-rocksdb.local-recovery.verify-checksums")
+                    .booleanType()
+                    .defaultValue(false)
+                    .withDescription(
+                            "Whether restoring from a local copy (local recovery) computes the"
+                                    + " CRC32C of every hard-linked SST file. Sizes are always"
+                                    + " checked; downloads are always fully verified.");
+
     private IncrementalRocksDBOptions() {}
 }

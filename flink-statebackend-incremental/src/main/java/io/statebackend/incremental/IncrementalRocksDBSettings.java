@@ -1,6 +1,7 @@
 package io.statebackend.incremental;
 
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
+import io.statebackend.incremental.restore.RestoreSettings;
 import io.statebackend.incremental.rocksdb.options.ConfiguredRocksDBOptions;
 import io.statebackend.incremental.rocksdb.options.OptionsFactoryLoader;
 
@@ -43,6 +44,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
     private final ConfiguredRocksDBOptions rocksDBOptions;
     @Nullable private final IncrementalRocksDBOptionsFactory optionsFactory;
     private final boolean ttlBackgroundCleanup;
+    private final RestoreSettings restoreSettings;
 
     private IncrementalRocksDBSettings(ReadableConfig config, @Nullable ClassLoader classLoader) {
         this.incrementalCheckpoints =
@@ -86,6 +88,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
         this.rocksDBOptions = ConfiguredRocksDBOptions.fromConfig(config);
         this.optionsFactory = OptionsFactoryLoader.load(config, classLoader);
         this.ttlBackgroundCleanup = read(config, IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP);
+        this.restoreSettings = RestoreSettings.fromConfig(config);
     }
 
     /**
@@ -167,6 +170,11 @@ public final class IncrementalRocksDBSettings implements Serializable {
     /** Whether TTL states that ask for background cleanup get it. */
     public boolean isTtlBackgroundCleanup() {
         return ttlBackgroundCleanup;
+    }
+
+    /** How snapshots are restored and rescaled. */
+    public RestoreSettings getRestoreSettings() {
+        return restoreSettings;
     }
 
     // ------------------------------------------------------------------------

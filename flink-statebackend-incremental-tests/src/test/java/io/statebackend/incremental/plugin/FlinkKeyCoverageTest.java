@@ -112,6 +112,13 @@ class FlinkKeyCoverageTest {
      * The backend defines every key of Flink's it knows under the same name, type, default and
      * deprecated names, so that a value written for Flink's backend parses the same here.
      */
+    /** Keys whose default differs on purpose, with the reason the README also gives. */
+    private static final Map<String, String> DIFFERENT_DEFAULTS =
+            Map.of(
+                    "state.backend.rocksdb.use-ingest-db-restore-mode",
+                    "rescaling by moving files is this backend's default; Flink 1.20 defaults to"
+                            + " false because FRocksDB cannot import column families");
+
     @Test
     void backendDefinesFlinksKeysWithTheSameTypeAndDefault() throws Exception {
         Map<String, ConfigOption<?>> flinkKeys = new TreeMap<>();
@@ -134,9 +141,11 @@ class FlinkKeyCoverageTest {
             assertThat(enumConstants(ours))
                     .as("values of %s", key)
                     .containsAll(enumConstants(flink));
-            assertThat(String.valueOf(ours.defaultValue()))
-                    .as("default of %s", key)
-                    .isEqualTo(String.valueOf(flink.defaultValue()));
+            if (!DIFFERENT_DEFAULTS.containsKey(key)) {
+                assertThat(String.valueOf(ours.defaultValue()))
+                        .as("default of %s", key)
+                        .isEqualTo(String.valueOf(flink.defaultValue()));
+            }
             assertThat(fallbackKeys(ours))
                     .as("deprecated keys of %s", key)
                     .isEqualTo(fallbackKeys(flink));

@@ -12,6 +12,8 @@ import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
+import org.rocksdb.ExportImportFilesMetaData;
+import org.rocksdb.ImportColumnFamilyOptions;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -71,19 +73,28 @@ public final class RocksDBInstance implements AutoCloseable {
     /** RocksDB statistics, collected only when a native metric reports a ticker. */
     @Nullable private final Statistics statistics;
 
+    /** False for a temporary database whose files are exported. */
+    private final boolean autoCompactions;
+
     private final List<ColumnFamilyHandle> columnFamilyHandles = new ArrayList<>();
 
     private RocksDB db;
     private ColumnFamilyHandle defaultColumnFamily;
     private boolean closed;
+    @Nullable private BackgroundCompaction backgroundCompaction;
 
     static {
         RocksDB.loadLibrary();
     }
 
-    private RocksDBInstance(File path, RocksDBOptionsContainer options, boolean withStatistics) {
+    private RocksDBInstance(
+            File path,
+            RocksDBOptionsContainer options,
+            boolean withStatistics,
+            boolean autoCompactions) {
         this.path = path;
         this.options = options;
+        this.autoCompactions = autoCompactions;
         this.dbOptions = options.createDBOptions();
         this.readOptions = options.createReadOptions();
         this.writeOptions = options.createWriteOptions();
@@ -115,7 +126,35 @@ public final class RocksDBInstance implements AutoCloseable {
                         path),
                 columnFamilyNames,
                 handlesOut,
-                false);
+                false,
+                true);
+    }
+
+    /**
+     * Opens the database at {@code path} with default options; without automatic compactions for a
+     * temporary database whose files are exported, so that no compaction replaces a file while it
+     * is linked out.
+     */
+    public static RocksDBInstance open(
+            File path,
+            @Nullable RocksDBMemoryResources memory,
+            long maxManifestFileSize,
+            List<byte[]> columnFamilyNames,
+            List<ColumnFamilyHandle> handlesOut,
+            boolean autoCompactions)
+            throws IOException {
+        return open(
+                path,
+                new RocksDBOptionsContainer(
+                        ConfiguredRocksDBOptions.fromConfig(new Configuration()),
+                        null,
+                        memory,
+                        maxManifestFileSize,
+                        path),
+                columnFamilyNames,
+                handlesOut,
+                false,
+                autoCompactions);
     }
 
     /**
@@ -128,14 +167,10 @@ public final class RocksDBInstance implements AutoCloseable {
             List<byte[]> columnFamilyNames,
             List<ColumnFamilyHandle> handlesOut)
             throws IOException {
-        return open(path, options, columnFamilyNames, handlesOut, false);
+        return open(path, options, columnFamilyNames, handlesOut, false, true);
     }
 
-    /**
-     * Opens (or creates) the database at {@code path} with the options the container builds,
-     * collecting RocksDB statistics if {@code withStatistics}; the instance owns the container and
-     * closes it after the database.
-     */
+    /** Opens (or creates) the database, collecting RocksDB statistics if {@code withStatistics}. */
     public static RocksDBInstance open(
             File path,
             RocksDBOptionsContainer options,
@@ -143,9 +178,26 @@ public final class RocksDBInstance implements AutoCloseable {
             List<ColumnFamilyHandle> handlesOut,
             boolean withStatistics)
             throws IOException {
+        return open(path, options, columnFamilyNames, handlesOut, withStatistics, true);
+    }
+
+    /**
+     * Opens (or creates) the database at {@code path} with the options the container builds,
+     * collecting RocksDB statistics if {@code withStatistics}, and without automatic compactions
+     * unless {@code autoCompactions} (a temporary database whose files are exported must keep
+     * them); the instance owns the container and closes it after the database.
+     */
+    public static RocksDBInstance open(
+            File path,
+            RocksDBOptionsContainer options,
+            List<byte[]> columnFamilyNames,
+            List<ColumnFamilyHandle> handlesOut,
+            boolean withStatistics,
+            boolean autoCompactions)
+            throws IOException {
         final RocksDBInstance instance;
         try {
-            instance = new RocksDBInstance(path, options, withStatistics);
+            instance = new RocksDBInstance(path, options, withStatistics, autoCompactions);
         } catch (Throwable t) {
             options.close();
             throw new IOException(
@@ -183,7 +235,9 @@ public final class RocksDBInstance implements AutoCloseable {
 
     private ColumnFamilyOptions newColumnFamilyOptions() {
         // the list state needs this merge operator, whatever an options factory set
-        return options.createColumnOptions().setMergeOperatorName(LIST_MERGE_OPERATOR);
+        return options.createColumnOptions()
+                .setMergeOperatorName(LIST_MERGE_OPERATOR)
+                .setDisableAutoCompactions(!autoCompactions);
     }
 
     /** Creates a column family; the handle is closed with this instance. */
@@ -199,6 +253,54 @@ public final class RocksDBInstance implements AutoCloseable {
             return handle;
         } catch (RocksDBException e) {
             throw new IOException("Could not create column family '" + name + "' in " + path, e);
+        }
+    }
+
+    /**
+     * Creates a column family from files exported from other databases; their key ranges must not
+     * overlap. The files are moved (hard-linked where possible), not rewritten.
+     */
+    public ColumnFamilyHandle importColumnFamily(
+            String name, List<ExportImportFilesMetaData> exported) throws IOException {
+        checkOpen();
+        try (ImportColumnFamilyOptions importOptions =
+                new ImportColumnFamilyOptions().setMoveFiles(true)) {
+            ColumnFamilyHandle handle =
+                    db.createColumnFamilyWithImport(
+                            new ColumnFamilyDescriptor(
+                                    name.getBytes(StandardCharsets.UTF_8),
+                                    newColumnFamilyOptions()),
+                            importOptions,
+                            exported);
+            columnFamilyHandles.add(handle);
+            return handle;
+        } catch (RocksDBException e) {
+            throw new IOException("Could not import column family '" + name + "' into " + path, e);
+        }
+    }
+
+    /**
+     * Clips {@code toClip} and then compacts {@code toCompact} to {@code [begin, end)} on a thread
+     * of its own; the task never waits for it. Closing the instance stops it first.
+     */
+    public void startBackgroundClipAndCompaction(
+            List<ColumnFamilyHandle> toClip,
+            List<ColumnFamilyHandle> toCompact,
+            byte[] begin,
+            byte[] end) {
+        checkOpen();
+        Preconditions.checkState(
+                backgroundCompaction == null, "Background work on %s runs already.", path);
+        backgroundCompaction = BackgroundCompaction.start(db, toClip, toCompact, begin, end, path);
+    }
+
+    /**
+     * Waits for the work started by {@link #startBackgroundClipAndCompaction}, if any; for tests
+     * and benchmarks that measure what the first checkpoint after rescaling uploads.
+     */
+    public void awaitBackgroundWork() throws InterruptedException {
+        if (backgroundCompaction != null) {
+            backgroundCompaction.await();
         }
     }
 
@@ -257,6 +359,11 @@ public final class RocksDBInstance implements AutoCloseable {
         }
         closed = true;
         OPEN_INSTANCES.decrementAndGet();
+        if (backgroundCompaction != null) {
+            // no compaction may run on a handle that is closed below
+            backgroundCompaction.stop();
+            backgroundCompaction = null;
+        }
         closeNativeObjects();
     }
 

@@ -19,6 +19,8 @@ import java.nio.file.Paths;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -48,6 +50,23 @@ public final class RocksDBStateDownloader {
         this.executor = Preconditions.checkNotNull(executor);
     }
 
+    /** The files of one checkpoint and the new directory they go to. */
+    public static final class Download {
+        private final long checkpointId;
+        private final Collection<StateFile> files;
+        private final Path targetDirectory;
+
+        public Download(long checkpointId, Collection<StateFile> files, Path targetDirectory) {
+            this.checkpointId = checkpointId;
+            this.files = Preconditions.checkNotNull(files);
+            this.targetDirectory = Preconditions.checkNotNull(targetDirectory);
+        }
+
+        public Path getTargetDirectory() {
+            return targetDirectory;
+        }
+    }
+
     /**
      * Downloads {@code files} into {@code targetDirectory}, which must not exist yet.
      *
@@ -61,15 +80,28 @@ public final class RocksDBStateDownloader {
             Path targetDirectory,
             CloseableRegistry closeableRegistry)
             throws Exception {
-        transferAll(checkpointId, files, targetDirectory, closeableRegistry, REMOTE);
+        downloadAll(
+                Collections.singletonList(new Download(checkpointId, files, targetDirectory)),
+                closeableRegistry);
+    }
+
+    /**
+     * Downloads the files of several checkpoints at once, each into its own new directory, so that
+     * all transfer threads stay busy until the last byte: the largest files go first. On failure
+     * every target directory is deleted.
+     */
+    public void downloadAll(List<Download> downloads, CloseableRegistry closeableRegistry)
+            throws Exception {
+        transferAll(downloads, closeableRegistry, REMOTE);
     }
 
     /**
      * Places the files of a local copy of a checkpoint (local recovery) into {@code
      * targetDirectory}, which must not exist yet: SST files, which RocksDB never modifies, are
      * hard-linked (copied where the file system cannot link), every other file is copied, because
-     * RocksDB may append to it. Every file is read and verified against the size and checksum the
-     * checkpoint recorded, so a damaged copy fails here rather than in the opened database.
+     * RocksDB may append to it, and verified on the way. The size of every file is checked; the
+     * full checksum of a linked SST file is computed only if {@code verifySstChecksums}, because
+     * reading every byte of a large local state is what local recovery exists to avoid.
      *
      * @param files the files, each with a handle to its local copy
      */
@@ -77,9 +109,13 @@ public final class RocksDBStateDownloader {
             long checkpointId,
             Collection<StateFile> files,
             Path targetDirectory,
-            CloseableRegistry closeableRegistry)
+            CloseableRegistry closeableRegistry,
+            boolean verifySstChecksums)
             throws Exception {
-        transferAll(checkpointId, files, targetDirectory, closeableRegistry, LOCAL);
+        transferAll(
+                Collections.singletonList(new Download(checkpointId, files, targetDirectory)),
+                closeableRegistry,
+                verifySstChecksums ? LOCAL_VERIFIED : LOCAL_SIZE_CHECKED);
     }
 
     /** Moves one file into the target directory. */
@@ -96,60 +132,98 @@ public final class RocksDBStateDownloader {
 
     private static final FileTransfer REMOTE = RocksDBStateDownloader::downloadFile;
 
-    private static final FileTransfer LOCAL = RocksDBStateDownloader::placeLocalFile;
+    private static final FileTransfer LOCAL_VERIFIED =
+            (checkpointId, file, targetDirectory, closeableRegistry, cancelled) ->
+                    placeLocalFile(
+                            checkpointId,
+                            file,
+                            targetDirectory,
+                            closeableRegistry,
+                            cancelled,
+                            true);
+
+    private static final FileTransfer LOCAL_SIZE_CHECKED =
+            (checkpointId, file, targetDirectory, closeableRegistry, cancelled) ->
+                    placeLocalFile(
+                            checkpointId,
+                            file,
+                            targetDirectory,
+                            closeableRegistry,
+                            cancelled,
+                            false);
 
     private void transferAll(
-            long checkpointId,
-            Collection<StateFile> files,
-            Path targetDirectory,
-            CloseableRegistry closeableRegistry,
-            FileTransfer transfer)
+            List<Download> downloads, CloseableRegistry closeableRegistry, FileTransfer transfer)
             throws Exception {
-        Set<String> names = new HashSet<>();
-        for (StateFile file : files) {
-            checkFileName(file.getName(), checkpointId);
-            if (!names.add(file.getName())) {
-                throw new IOException(
-                        "Checkpoint "
-                                + checkpointId
-                                + " lists the file '"
-                                + file.getName()
-                                + "' twice.");
+        for (Download download : downloads) {
+            Set<String> names = new HashSet<>();
+            for (StateFile file : download.files) {
+                checkFileName(file.getName(), download.checkpointId);
+                if (!names.add(file.getName())) {
+                    throw new IOException(
+                            "Checkpoint "
+                                    + download.checkpointId
+                                    + " lists the file '"
+                                    + file.getName()
+                                    + "' twice.");
+                }
             }
         }
 
-        Files.createDirectory(targetDirectory);
+        final List<Path> created = new ArrayList<>(downloads.size());
         try {
-            downloadAll(checkpointId, files, targetDirectory, closeableRegistry, transfer);
+            for (Download download : downloads) {
+                Files.createDirectory(download.targetDirectory);
+                created.add(download.targetDirectory);
+            }
+            transferLargestFirst(downloads, closeableRegistry, transfer);
         } catch (Throwable t) {
-            try {
-                FileUtils.deleteDirectory(targetDirectory.toFile());
-            } catch (IOException e) {
-                t.addSuppressed(e);
+            for (Path directory : created) {
+                try {
+                    FileUtils.deleteDirectory(directory.toFile());
+                } catch (IOException e) {
+                    t.addSuppressed(e);
+                }
             }
             throw t;
         }
     }
 
-    private void downloadAll(
-            long checkpointId,
-            Collection<StateFile> files,
-            Path targetDirectory,
-            CloseableRegistry closeableRegistry,
-            FileTransfer transfer)
+    /** One file of one download, for ordering all files of all downloads by size. */
+    private static final class Task {
+        final Download download;
+        final StateFile file;
+
+        Task(Download download, StateFile file) {
+            this.download = download;
+            this.file = file;
+        }
+    }
+
+    private void transferLargestFirst(
+            List<Download> downloads, CloseableRegistry closeableRegistry, FileTransfer transfer)
             throws Exception {
+        final List<Task> tasks = new ArrayList<>();
+        for (Download download : downloads) {
+            for (StateFile file : download.files) {
+                tasks.add(new Task(download, file));
+            }
+        }
+        // the pool's queue is FIFO: largest first keeps every thread busy until the end
+        tasks.sort(Comparator.comparingLong((Task task) -> task.file.getSize()).reversed());
+
         final AtomicBoolean cancelled = new AtomicBoolean();
-        final List<Future<Void>> futures = new ArrayList<>(files.size());
+        final List<Future<Void>> futures = new ArrayList<>(tasks.size());
         Throwable failure = null;
         try {
-            for (StateFile file : files) {
+            for (Task task : tasks) {
                 futures.add(
                         executor.<Void>submit(
                                 () -> {
                                     transfer.transfer(
-                                            checkpointId,
-                                            file,
-                                            targetDirectory,
+                                            task.download.checkpointId,
+                                            task.file,
+                                            task.download.targetDirectory,
                                             closeableRegistry,
                                             cancelled);
                                     return null;
@@ -167,7 +241,9 @@ public final class RocksDBStateDownloader {
                         new ArrayList<>(),
                         cancelled,
                         failure,
-                        "The download of checkpoint " + checkpointId + " was interrupted.");
+                        "The download of checkpoint "
+                                + downloads.get(0).checkpointId
+                                + " was interrupted.");
         if (failure != null) {
             ExceptionUtils.rethrowException(failure);
         }
@@ -232,7 +308,8 @@ public final class RocksDBStateDownloader {
             StateFile file,
             Path targetDirectory,
             CloseableRegistry closeableRegistry,
-            AtomicBoolean cancelled)
+            AtomicBoolean cancelled,
+            boolean verifyChecksum)
             throws IOException {
         if (!file.getName().endsWith(".sst")) {
             // copied with the checksum computed on the way, like a download
@@ -259,6 +336,13 @@ public final class RocksDBStateDownloader {
                 }
                 // another file system, or one without hard links
                 Files.copy(source, target);
+            }
+            if (!verifyChecksum) {
+                size = Files.size(target);
+                if (size != file.getSize()) {
+                    verify(checkpointId, file, size, file.getChecksum(), cancelled);
+                }
+                return;
             }
             try (InputStream in = Files.newInputStream(target)) {
                 size =

@@ -120,6 +120,8 @@ class ConfigurationValidationTest {
         values.add(wrong(IncrementalRocksDBOptions.USE_MANAGED_MEMORY, "maybe"));
         // state.backend.incremental-rocksdb.ttl.background-cleanup
         values.add(wrong(IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP, "sometimes"));
+        // state.backend.incremental-rocksdb.local-recovery.verify-checksums
+        values.add(wrong(IncrementalRocksDBOptions.LOCAL_RECOVERY_VERIFY_CHECKSUMS, "always"));
         // state.backend.rocksdb.memory.fixed-per-slot
         values.add(wrong(IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE, "abc"));
         values.add(wrong(IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE, "0"));
@@ -209,7 +211,7 @@ class ConfigurationValidationTest {
         for (WrongValue wrongValue : wrongValues()) {
             coveredKeys.add(wrongValue.option.key());
         }
-        assertThat(allKeys).hasSize(12);
+        assertThat(allKeys).hasSize(13);
         assertThat(coveredKeys).isEqualTo(allKeys);
     }
 

@@ -1,6 +1,7 @@
 package io.statebackend.incremental.restore;
 
 import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
+import io.statebackend.incremental.IncrementalRocksDBOptions;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 import io.statebackend.incremental.snapshot.RocksDBIncrementalSnapshotOperation;
 import io.statebackend.incremental.testutils.IncrementalTestHarness;
@@ -189,11 +190,15 @@ class LocalRecoveryTest {
     /** How a local copy is damaged. */
     enum Damage {
         DIRECTORY_DELETED,
+        /** Same size, other bytes: found only when the full checksums are verified. */
         SST_CORRUPTED,
         SST_TRUNCATED,
         MANIFEST_DELETED,
         METADATA_CORRUPTED
     }
+
+    /** Whether restoring from local copies reads every byte of their SST files. */
+    private boolean verifyLocalChecksums;
 
     @ParameterizedTest
     @EnumSource(Damage.class)
@@ -206,6 +211,7 @@ class LocalRecoveryTest {
         dispose(backend);
         IncrementalLocalKeyedStateHandle localCopy = local(result);
         damage(localCopy, damage);
+        verifyLocalChecksums = damage == Damage.SST_CORRUPTED;
 
         // the local copy alone fails, naming the checkpoint, and leaves nothing behind
         assertThatThrownBy(() -> createBackend("op", List.of(localCopy)))
@@ -318,7 +324,11 @@ class LocalRecoveryTest {
         IncrementalRocksDBKeyedStateBackend<Integer> backend =
                 KeyedBackends.create(
                         new IncrementalRocksDBStateBackend(true)
-                                .withLocalDirectories(rocksDirectories.toString()),
+                                .withLocalDirectories(rocksDirectories.toString())
+                                .withSetting(
+                                        IncrementalRocksDBOptions.LOCAL_RECOVERY_VERIFY_CHECKSUMS
+                                                .key(),
+                                        String.valueOf(verifyLocalChecksums)),
                         env,
                         operatorIdentifier,
                         new UnregisteredMetricsGroup(),

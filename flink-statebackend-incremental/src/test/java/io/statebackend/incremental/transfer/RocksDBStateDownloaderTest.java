@@ -138,6 +138,90 @@ class RocksDBStateDownloaderTest {
                 .hasMessageContaining("twice");
     }
 
+    @Test
+    void downloadsSeveralCheckpointsAtOnceAndCleansUpAllOnFailure() throws Exception {
+        List<StateFile> first = upload(createFiles(tempDir.resolve("a"), 5, 30_000));
+        List<StateFile> second = upload(createFiles(tempDir.resolve("b"), 5, 30_000));
+        RocksDBStateDownloader downloader = new RocksDBStateDownloader(pool.executor());
+        Path one = tempDir.resolve("one");
+        Path two = tempDir.resolve("two");
+        downloader.downloadAll(
+                List.of(
+                        new RocksDBStateDownloader.Download(1L, first, one),
+                        new RocksDBStateDownloader.Download(2L, second, two)),
+                new CloseableRegistry());
+        assertThat(TestStreamFactories.filesBelow(one)).hasSize(5);
+        assertThat(TestStreamFactories.filesBelow(two)).hasSize(5);
+
+        // a wrong size in the second checkpoint: neither directory stays
+        List<StateFile> broken = new ArrayList<>(second);
+        StateFile victim = broken.remove(0);
+        broken.add(
+                new StateFile(
+                        victim.getName(),
+                        victim.getHandle(),
+                        victim.getSize() + 1,
+                        victim.getChecksum()));
+        Path three = tempDir.resolve("three");
+        Path four = tempDir.resolve("four");
+        assertThatThrownBy(
+                        () ->
+                                downloader.downloadAll(
+                                        List.of(
+                                                new RocksDBStateDownloader.Download(
+                                                        1L, first, three),
+                                                new RocksDBStateDownloader.Download(
+                                                        2L, broken, four)),
+                                        new CloseableRegistry()))
+                .hasMessageContaining("checkpoint 2")
+                .hasMessageContaining("corrupted");
+        assertThat(three).doesNotExist();
+        assertThat(four).doesNotExist();
+    }
+
+    @Test
+    void localCopyChecksSizesAlwaysAndChecksumsOnRequest() throws Exception {
+        List<Path> local = createFiles(tempDir.resolve("copy"), 3, 20_000);
+        List<StateFile> files = new ArrayList<>();
+        for (Path file : local) {
+            byte[] bytes = Files.readAllBytes(file);
+            files.add(
+                    new StateFile(
+                            file.getFileName().toString(),
+                            new org.apache.flink.runtime.state.filesystem.FileStateHandle(
+                                    new org.apache.flink.core.fs.Path(file.toUri()), bytes.length),
+                            bytes.length,
+                            crc32c(bytes)));
+        }
+        // same size, other bytes
+        byte[] bytes = Files.readAllBytes(local.get(1));
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(local.get(1), bytes);
+        RocksDBStateDownloader downloader = new RocksDBStateDownloader(pool.executor());
+
+        Path linked = tempDir.resolve("linked");
+        downloader.placeLocalCopy(3L, files, linked, new CloseableRegistry(), false);
+        assertThat(TestStreamFactories.filesBelow(linked)).hasSize(3);
+
+        Path verified = tempDir.resolve("verified");
+        assertThatThrownBy(
+                        () ->
+                                downloader.placeLocalCopy(
+                                        3L, files, verified, new CloseableRegistry(), true))
+                .hasMessageContaining("corrupted");
+        assertThat(verified).doesNotExist();
+
+        // a truncated file fails either way
+        Files.write(local.get(2), java.util.Arrays.copyOf(Files.readAllBytes(local.get(2)), 10));
+        Path truncated = tempDir.resolve("truncated");
+        assertThatThrownBy(
+                        () ->
+                                downloader.placeLocalCopy(
+                                        3L, files, truncated, new CloseableRegistry(), false))
+                .hasMessageContaining("corrupted");
+        assertThat(truncated).doesNotExist();
+    }
+
     private List<StateFile> upload(List<Path> local) throws Exception {
         List<FileUpload> uploads = new ArrayList<>();
         for (Path file : local) {

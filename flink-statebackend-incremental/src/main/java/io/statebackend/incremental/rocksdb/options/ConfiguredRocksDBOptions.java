@@ -139,7 +139,8 @@ public final class ConfiguredRocksDBOptions implements Serializable {
         }
         this.partitionedIndexFilters = value(config, USE_PARTITIONED_INDEX_FILTERS);
 
-        // recognised and validated, although this backend has no counterpart (FlinkRocksDBKeys)
+        // validated here; block-based mode has no counterpart, the restore keys are read by the
+        // restore (RestoreSettings)
         value(config, BLOOM_FILTER_BLOCK_BASED_MODE);
         double overlap = value(config, RESTORE_OVERLAP_FRACTION_THRESHOLD);
         if (!(overlap >= 0.0 && overlap <= 1.0)) {

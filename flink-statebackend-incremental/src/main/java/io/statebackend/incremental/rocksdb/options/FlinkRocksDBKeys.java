@@ -69,7 +69,14 @@ public final class FlinkRocksDBKeys {
                             IncrementalRocksDBConfigurableOptions.METADATA_BLOCK_SIZE,
                             IncrementalRocksDBConfigurableOptions.BLOCK_CACHE_SIZE,
                             IncrementalRocksDBConfigurableOptions.USE_BLOOM_FILTER,
-                            IncrementalRocksDBConfigurableOptions.BLOOM_FILTER_BITS_PER_KEY));
+                            IncrementalRocksDBConfigurableOptions.BLOOM_FILTER_BITS_PER_KEY,
+                            IncrementalRocksDBConfigurableOptions
+                                    .RESTORE_OVERLAP_FRACTION_THRESHOLD,
+                            IncrementalRocksDBConfigurableOptions.USE_INGEST_DB_RESTORE_MODE,
+                            IncrementalRocksDBConfigurableOptions
+                                    .INCREMENTAL_RESTORE_ASYNC_COMPACT_AFTER_RESCALE,
+                            IncrementalRocksDBConfigurableOptions
+                                    .USE_DELETE_FILES_IN_RANGE_DURING_RESCALING));
 
     /** Keys of Flink's without a counterpart here, with what the backend does instead. */
     private static final Map<ConfigOption<?>, String> NOT_APPLICABLE = notApplicable();
@@ -81,23 +88,6 @@ public final class FlinkRocksDBKeys {
                 "upstream RocksDB builds full Bloom filters only (block-based filters were"
                         + " removed in RocksDB 7), so the filter is a full filter whatever the"
                         + " value");
-        reasons.put(
-                IncrementalRocksDBConfigurableOptions.RESTORE_OVERLAP_FRACTION_THRESHOLD,
-                "a rescaling restore always starts from the snapshot that overlaps most with the"
-                        + " new key-group range, without a threshold");
-        reasons.put(
-                IncrementalRocksDBConfigurableOptions.USE_INGEST_DB_RESTORE_MODE,
-                "a rescaling restore copies the in-range entries of the other snapshots into the"
-                        + " base database; ingesting whole databases is not implemented");
-        reasons.put(
-                IncrementalRocksDBConfigurableOptions
-                        .INCREMENTAL_RESTORE_ASYNC_COMPACT_AFTER_RESCALE,
-                "no compaction is started after a rescaling restore; RocksDB compacts the deleted"
-                        + " key ranges in its own time");
-        reasons.put(
-                IncrementalRocksDBConfigurableOptions.USE_DELETE_FILES_IN_RANGE_DURING_RESCALING,
-                "a rescaling restore removes the keys outside the new key-group range with range"
-                        + " deletions only, without deleting whole files");
         return Collections.unmodifiableMap(reasons);
     }
 

@@ -32,12 +32,7 @@ class ConfigurationWarningsTest {
         for (Map.Entry<ConfigOption<?>, String> entry :
                 FlinkRocksDBKeys.notApplicableOptions().entrySet()) {
             Configuration config = new Configuration();
-            String value =
-                    entry.getKey()
-                                    == IncrementalRocksDBConfigurableOptions
-                                            .RESTORE_OVERLAP_FRACTION_THRESHOLD
-                            ? "0.5"
-                            : "true";
+            String value = "true";
             config.setString(entry.getKey().key(), value);
             assertThat(warnings(config))
                     .singleElement()

@@ -352,7 +352,14 @@ class ConfiguredOptionsInDatabaseTest {
                     // OptionsFactoryTest
                     IncrementalRocksDBConfigurableOptions.OPTIONS_FACTORY,
                     // bloomFilterBitsPerKeyReachTheFilter above
-                    IncrementalRocksDBConfigurableOptions.BLOOM_FILTER_BITS_PER_KEY);
+                    IncrementalRocksDBConfigurableOptions.BLOOM_FILTER_BITS_PER_KEY,
+                    // the restore, not the database's options: RescalingByFilesTest
+                    IncrementalRocksDBConfigurableOptions.RESTORE_OVERLAP_FRACTION_THRESHOLD,
+                    IncrementalRocksDBConfigurableOptions.USE_INGEST_DB_RESTORE_MODE,
+                    IncrementalRocksDBConfigurableOptions
+                            .INCREMENTAL_RESTORE_ASYNC_COMPACT_AFTER_RESCALE,
+                    IncrementalRocksDBConfigurableOptions
+                            .USE_DELETE_FILES_IN_RANGE_DURING_RESCALING);
 
     @Test
     void everyAppliedKeyHasACase() {
