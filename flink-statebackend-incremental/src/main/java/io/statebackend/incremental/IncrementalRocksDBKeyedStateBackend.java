@@ -119,7 +119,10 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     /** Figures of the restore and of the last checkpoint, gauges in the operator's group. */
     private final IncrementalRocksDBMetrics metrics;
 
-    /** Guards the database against being closed while a snapshot still reads it. */
+    /**
+     * Guards the database against being closed while a snapshot reads it: a canonical snapshot for
+     * its whole asynchronous part, an incremental one while it takes the RocksDB checkpoint.
+     */
     private final ResourceGuard dbResourceGuard = new ResourceGuard();
 
     /** All registered states, key/value and timer queues, in registration order. */
@@ -728,9 +731,11 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         disposed = true;
         // cancels running snapshots, whose streams are registered there
         super.dispose();
-        // waits until snapshots that still read the database or its checkpoints have released it
+        // waits until snapshots that read the database have released it: canonical snapshots
+        // iterate it; incremental ones hold it only while RocksDB links its files and then read
+        // the links, so an upload stuck in storage does not keep the database open
         dbResourceGuard.close();
-        // no snapshot runs any more: stop the transfer threads
+        // stops uploads; waits only a bounded time for one stuck in storage
         transferPool.close();
         createdStates.clear();
         registeredStates.clear();

@@ -220,36 +220,46 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             confirmed = confirmedSstFiles;
         }
 
-        final File localCopy = localCopyAllowed ? prepareLocalCopyDirectory(checkpointId) : null;
-        final File checkpointDirectory =
-                localCopy != null
-                        ? new File(localCopy, LOCAL_DB_DIRECTORY)
-                        : new File(
-                                instanceDirectory,
-                                "chk-"
-                                        + checkpointId
-                                        + "-"
-                                        + localDirectoryCounter.incrementAndGet());
-        final File toDeleteOnFailure = localCopy != null ? localCopy : checkpointDirectory;
-
-        final ResourceGuard.Lease lease = dbResourceGuard.acquireResource();
-        try (Checkpoint checkpoint = Checkpoint.create(db)) {
-            // flushes the memtables (the write-ahead log is off) and hard-links the live files
-            checkpoint.createCheckpoint(checkpointDirectory.getAbsolutePath());
-        } catch (Throwable t) {
-            FileUtils.deleteDirectoryQuietly(toDeleteOnFailure);
-            IOUtils.closeQuietly(lease);
+        // The lease keeps the database open only while RocksDB links its files: the asynchronous
+        // part reads those links and never the database, so dispose need not wait for an upload.
+        // Taken first, so that a closing backend creates no local copy it would leave behind.
+        final ResourceGuard.Lease lease;
+        try {
+            lease = dbResourceGuard.acquireResource();
+        } catch (IOException e) {
             throw new IOException(
-                    "Could not take the RocksDB checkpoint for checkpoint "
-                            + checkpointId
-                            + " in "
-                            + checkpointDirectory
-                            + ": "
-                            + t.getMessage(),
-                    t);
+                    "Could not take checkpoint " + checkpointId + ": the backend is closing.", e);
         }
-        return new IncrementalSnapshotResources(
-                checkpointDirectory, localCopy, lease, metaInfos, confirmed);
+        try (lease) {
+            final File localCopy =
+                    localCopyAllowed ? prepareLocalCopyDirectory(checkpointId) : null;
+            final File checkpointDirectory =
+                    localCopy != null
+                            ? new File(localCopy, LOCAL_DB_DIRECTORY)
+                            : new File(
+                                    instanceDirectory,
+                                    "chk-"
+                                            + checkpointId
+                                            + "-"
+                                            + localDirectoryCounter.incrementAndGet());
+            final File toDeleteOnFailure = localCopy != null ? localCopy : checkpointDirectory;
+            try (Checkpoint checkpoint = Checkpoint.create(db)) {
+                // flushes the memtables (the write-ahead log is off) and hard-links the live files
+                checkpoint.createCheckpoint(checkpointDirectory.getAbsolutePath());
+            } catch (Throwable t) {
+                FileUtils.deleteDirectoryQuietly(toDeleteOnFailure);
+                throw new IOException(
+                        "Could not take the RocksDB checkpoint for checkpoint "
+                                + checkpointId
+                                + " in "
+                                + checkpointDirectory
+                                + ": "
+                                + t.getMessage(),
+                        t);
+            }
+            return new IncrementalSnapshotResources(
+                    checkpointDirectory, localCopy, metaInfos, confirmed);
+        }
     }
 
     /**
@@ -595,15 +605,17 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
     // ------------------------------------------------------------------------
 
     /**
-     * What the synchronous part hands to the asynchronous one: the local RocksDB checkpoint, a
-     * lease that keeps the backend from deleting it, and the meta data captured with it. Releasing
-     * deletes the checkpoint's files, unless they became a local copy reported to Flink.
+     * What the synchronous part hands to the asynchronous one: the local RocksDB checkpoint and the
+     * meta data captured with it. It holds no lease on the database: the checkpoint's hard links
+     * stay readable whatever happens to the database, and a backend disposed meanwhile deletes its
+     * instance directory, which fails the (already cancelled) upload. Releasing deletes the
+     * checkpoint's files, unless they became a local copy reported to Flink.
      */
     public static final class IncrementalSnapshotResources implements SnapshotResources {
 
         static final IncrementalSnapshotResources EMPTY =
                 new IncrementalSnapshotResources(
-                        null, null, null, Collections.emptyList(), Collections.emptyMap());
+                        null, null, Collections.emptyList(), Collections.emptyMap());
 
         /** Where RocksDB's files are: in the instance directory, or in the local copy. */
         @Nullable private final File checkpointDirectory;
@@ -611,7 +623,6 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         /** The local copy for local recovery that holds {@link #checkpointDirectory}, if any. */
         @Nullable private final File localCopy;
 
-        @Nullable private final ResourceGuard.Lease lease;
         private final List<StateMetaInfoSnapshot> metaInfoSnapshots;
         private final Map<String, StateFile> confirmedSstFiles;
         private final AtomicBoolean released = new AtomicBoolean();
@@ -620,12 +631,10 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         IncrementalSnapshotResources(
                 @Nullable File checkpointDirectory,
                 @Nullable File localCopy,
-                @Nullable ResourceGuard.Lease lease,
                 List<StateMetaInfoSnapshot> metaInfoSnapshots,
                 Map<String, StateFile> confirmedSstFiles) {
             this.checkpointDirectory = checkpointDirectory;
             this.localCopy = localCopy;
-            this.lease = lease;
             this.metaInfoSnapshots = metaInfoSnapshots;
             this.confirmedSstFiles = confirmedSstFiles;
         }
@@ -654,8 +663,6 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                         "Could not delete the local checkpoint directory {}.",
                         localCopy == null ? checkpointDirectory : localCopy,
                         e);
-            } finally {
-                IOUtils.closeQuietly(lease);
             }
         }
     }
