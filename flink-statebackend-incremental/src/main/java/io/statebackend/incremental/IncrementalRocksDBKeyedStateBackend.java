@@ -78,6 +78,7 @@ import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -140,6 +141,13 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             fullSnapshotRunner;
 
     private final RocksDBIncrementalSnapshotOperation<K> incrementalSnapshotOperation;
+
+    /**
+     * Key iterators handed out in streams and not yet closed. A user may forget to close a stream;
+     * dispose closes what is left, because a native iterator must not outlive its database.
+     */
+    private final Set<RocksDBStateKeysIterator<?, ?>> openKeyIterators =
+            Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
 
     private boolean disposed;
 
@@ -584,13 +592,17 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                 (RegisteredKeyValueStateBackendMetaInfo<N, ?>) registered.getMetaInfo();
         RocksIterator iterator = db.newIterator(registered.getColumnFamily(), getReadOptions());
         try {
-            return new RocksDBStateKeysIterator<>(
-                    iterator,
-                    state,
-                    getKeySerializer(),
-                    metaInfo.getNamespaceSerializer(),
-                    keyGroupPrefixBytes,
-                    namespace);
+            RocksDBStateKeysIterator<K, N> keys =
+                    new RocksDBStateKeysIterator<>(
+                            iterator,
+                            state,
+                            getKeySerializer(),
+                            metaInfo.getNamespaceSerializer(),
+                            keyGroupPrefixBytes,
+                            namespace,
+                            openKeyIterators::remove);
+            openKeyIterators.add(keys);
+            return keys;
         } catch (Throwable t) {
             iterator.close();
             throw new FlinkRuntimeException("Could not iterate the keys of state " + state, t);
@@ -737,11 +749,31 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         dbResourceGuard.close();
         // stops uploads; waits only a bounded time for one stuck in storage
         transferPool.close();
+        closeKeyIterators();
         createdStates.clear();
         registeredStates.clear();
         instance.close();
         FileUtils.deleteDirectoryQuietly(instanceDirectory);
         IOUtils.closeQuietly(memory);
+    }
+
+    /** Closes the iterators of key streams left open; the database is closed next. */
+    private void closeKeyIterators() {
+        final List<RocksDBStateKeysIterator<?, ?>> leftOpen;
+        synchronized (openKeyIterators) {
+            leftOpen = new ArrayList<>(openKeyIterators);
+        }
+        if (!leftOpen.isEmpty()) {
+            LOG.debug("Closing {} key streams left open before closing RocksDB.", leftOpen.size());
+        }
+        for (RocksDBStateKeysIterator<?, ?> iterator : leftOpen) {
+            iterator.closeBecauseDisposed();
+        }
+    }
+
+    /** Number of key streams not yet closed or read to their end, for tests. */
+    public int openKeyIterators() {
+        return openKeyIterators.size();
     }
 
     public boolean isDisposed() {
