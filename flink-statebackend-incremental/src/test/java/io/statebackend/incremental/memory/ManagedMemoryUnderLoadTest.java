@@ -39,9 +39,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * cache usage plus the memory of the table readers, which is outside the cache. The memtable
  * figures are printed to show what the cache usage is made of.
  *
- * <p>With write buffers of a fixed size per column family (64 MB capped at an eighth of the share),
- * the memtables grew to 1.5 to 3 times the share here: the write buffer manager cannot flush column
- * families whose flush is still pending, so each one filled its own buffers.
+ * <p>With write buffers of a fixed size per column family (an eighth of the share, at least 1 MB),
+ * the memtables of these loads grew to 1.5 to 4 times the share: the write buffer manager cannot
+ * flush column families whose flush is still pending, so each one filled its own buffers (figures
+ * in docs/decisions.md, Memory).
  */
 class ManagedMemoryUnderLoadTest {
 
