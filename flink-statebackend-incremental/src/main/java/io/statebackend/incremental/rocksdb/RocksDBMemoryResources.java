@@ -114,15 +114,16 @@ public final class RocksDBMemoryResources implements AutoCloseable {
 
     /**
      * The write buffer size of each of {@code columnFamilies} column families that share {@code
-     * budget} bytes of memtables, rounded down to a quarter of its highest power of two, so that it
-     * changes only a few times as the number of column families doubles.
+     * budget} bytes of memtables, rounded down to a power of two: every change costs RocksDB an
+     * options file per column family of the slot, so it changes only when the number of column
+     * families has grown or shrunk by about half.
      */
     static long writeBufferSizeFor(long budget, int columnFamilies) {
         final long exact =
                 (long) (budget / (WRITE_BUFFERS_PER_COLUMN_FAMILY * Math.max(1, columnFamilies)));
-        final long step = Math.max(1L, Long.highestOneBit(Math.max(1L, exact)) / 4);
         return Math.max(
-                MIN_WRITE_BUFFER_SIZE, Math.min(MAX_WRITE_BUFFER_SIZE, exact / step * step));
+                MIN_WRITE_BUFFER_SIZE,
+                Math.min(MAX_WRITE_BUFFER_SIZE, Long.highestOneBit(Math.max(1L, exact))));
     }
 
     /** Creates resources outside Flink's memory accounting, for tests and tools. */

@@ -29,9 +29,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.List;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RunnableFuture;
 import java.util.concurrent.TimeUnit;
@@ -74,6 +74,7 @@ class DisposeWithStuckStorageTest {
     @ValueSource(booleans = {false, true})
     void disposeDoesNotWaitForUploadStuckInStorage(boolean nativeSavepoint) throws Exception {
         final int instancesBefore = RocksDBInstance.openInstances();
+        final Set<Thread> transferThreadsBefore = transferThreads();
         IncrementalRocksDBKeyedStateBackend<Integer> backend =
                 KeyedBackends.create(
                         new IncrementalRocksDBStateBackend(true)
@@ -137,20 +138,27 @@ class DisposeWithStuckStorageTest {
                 assertThat(snapshotThread.isAlive()).as("the snapshot thread ended").isFalse();
             }
             backend.dispose();
-            joinTransferThreads();
+            joinTransferThreadsStartedSince(transferThreadsBefore);
         }
         assertThat(RocksDBInstance.openInstances()).isEqualTo(instancesBefore);
     }
 
-    /** Once released, the transfer threads that were stuck end; none may leak into other tests. */
-    private static void joinTransferThreads() throws InterruptedException {
-        List<Thread> transferThreads = new ArrayList<>();
+    private static Set<Thread> transferThreads() {
+        Set<Thread> threads = new HashSet<>();
         for (Thread thread : Thread.getAllStackTraces().keySet()) {
             if (thread.getName().startsWith(TransferThreadPool.THREAD_NAME_PREFIX)) {
-                transferThreads.add(thread);
+                threads.add(thread);
             }
         }
-        for (Thread thread : transferThreads) {
+        return threads;
+    }
+
+    /** Once released, this test's transfer threads end; none may leak into other tests. */
+    private static void joinTransferThreadsStartedSince(Set<Thread> before)
+            throws InterruptedException {
+        Set<Thread> started = transferThreads();
+        started.removeAll(before);
+        for (Thread thread : started) {
             assertThat(thread.isDaemon()).isTrue();
             thread.join(TimeUnit.MINUTES.toMillis(1));
             assertThat(thread.isAlive()).as("transfer thread %s", thread.getName()).isFalse();
