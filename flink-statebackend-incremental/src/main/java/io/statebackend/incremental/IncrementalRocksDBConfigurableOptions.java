@@ -169,10 +169,13 @@ public final class IncrementalRocksDBConfigurableOptions {
                     .memoryType()
                     .defaultValue(MemorySize.parse("64mb"))
                     .withDescription(
-                            "Size of one memtable. When neither this key nor the predefined"
-                                    + " options set it and managed or fixed memory is in use, the"
-                                    + " backend uses an eighth of the slot's RocksDB memory (1mb to"
-                                    + " 64mb), so that a flush frees memory early. Larger than 0.");
+                            "Size of one memtable. When neither this key, the predefined"
+                                    + " options nor an options factory set it and managed or fixed"
+                                    + " memory is in use, the backend sizes the memtables from the"
+                                    + " write buffer budget and the number of column families"
+                                    + " sharing the slot's memory (a power of two between 64kb and"
+                                    + " 64mb), so that all memtables stay within the budget."
+                                    + " Larger than 0.");
 
     public static final ConfigOption<Integer> MAX_WRITE_BUFFER_NUMBER =
             ConfigOptions.key("state.backend.rocksdb.writebuffer.count")

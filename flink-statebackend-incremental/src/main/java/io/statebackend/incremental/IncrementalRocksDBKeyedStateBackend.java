@@ -80,6 +80,7 @@ import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -124,7 +125,10 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     /** RocksDB's native metrics of this backend's column families; closed before the database. */
     private final RocksDBNativeMetricMonitor nativeMetrics;
 
-    /** Guards the database against being closed while a snapshot still reads it. */
+    /**
+     * Guards the database against being closed while a snapshot reads it: a canonical snapshot for
+     * its whole asynchronous part, an incremental one while it takes the RocksDB checkpoint.
+     */
     private final ResourceGuard dbResourceGuard = new ResourceGuard();
 
     /** All registered states, key/value and timer queues, in registration order. */
@@ -145,6 +149,13 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
 
     /** Deletes expired entries of TTL states that ask for background cleanup; task thread. */
     private final TtlBackgroundCleanup ttlCleanup;
+
+    /**
+     * Key iterators handed out in streams and not yet closed. A user may forget to close a stream;
+     * dispose closes what is left, because a native iterator must not outlive its database.
+     */
+    private final Set<RocksDBStateKeysIterator<?, ?>> openKeyIterators =
+            Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
 
     private boolean disposed;
 
@@ -608,13 +619,17 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                 (RegisteredKeyValueStateBackendMetaInfo<N, ?>) registered.getMetaInfo();
         RocksIterator iterator = db.newIterator(registered.getColumnFamily(), getReadOptions());
         try {
-            return new RocksDBStateKeysIterator<>(
-                    iterator,
-                    state,
-                    getKeySerializer(),
-                    metaInfo.getNamespaceSerializer(),
-                    keyGroupPrefixBytes,
-                    namespace);
+            RocksDBStateKeysIterator<K, N> keys =
+                    new RocksDBStateKeysIterator<>(
+                            iterator,
+                            state,
+                            getKeySerializer(),
+                            metaInfo.getNamespaceSerializer(),
+                            keyGroupPrefixBytes,
+                            namespace,
+                            openKeyIterators::remove);
+            openKeyIterators.add(keys);
+            return keys;
         } catch (Throwable t) {
             iterator.close();
             throw new FlinkRuntimeException("Could not iterate the keys of state " + state, t);
@@ -759,11 +774,14 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         disposed = true;
         // cancels running snapshots, whose streams are registered there
         super.dispose();
-        // waits until snapshots that still read the database or its checkpoints have released it
+        // waits until snapshots that read the database have released it: canonical snapshots
+        // iterate it; incremental ones hold it only while RocksDB links its files and then read
+        // the links, so an upload stuck in storage does not keep the database open
         dbResourceGuard.close();
-        // no snapshot runs any more: stop the transfer threads
+        // stops uploads; waits only a bounded time for one stuck in storage
         transferPool.close();
         ttlCleanup.clear();
+        closeKeyIterators();
         createdStates.clear();
         registeredStates.clear();
         // reporters may still read the gauges: they must not reach the closed database
@@ -771,6 +789,25 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         instance.close();
         FileUtils.deleteDirectoryQuietly(instanceDirectory);
         IOUtils.closeQuietly(memory);
+    }
+
+    /** Closes the iterators of key streams left open; the database is closed next. */
+    private void closeKeyIterators() {
+        final List<RocksDBStateKeysIterator<?, ?>> leftOpen;
+        synchronized (openKeyIterators) {
+            leftOpen = new ArrayList<>(openKeyIterators);
+        }
+        if (!leftOpen.isEmpty()) {
+            LOG.debug("Closing {} key streams left open before closing RocksDB.", leftOpen.size());
+        }
+        for (RocksDBStateKeysIterator<?, ?> iterator : leftOpen) {
+            iterator.closeBecauseDisposed();
+        }
+    }
+
+    /** Number of key streams not yet closed or read to their end, for tests. */
+    public int openKeyIterators() {
+        return openKeyIterators.size();
     }
 
     public boolean isDisposed() {

@@ -14,6 +14,7 @@ import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
 import org.rocksdb.ExportImportFilesMetaData;
 import org.rocksdb.ImportColumnFamilyOptions;
+import org.rocksdb.MutableColumnFamilyOptions;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -23,6 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.annotation.Nullable;
+import javax.annotation.concurrent.GuardedBy;
 
 import java.io.File;
 import java.io.IOException;
@@ -38,8 +40,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Instances are created by {@link #open} only; a failure while opening closes what was already
  * created.
+ *
+ * <p>With memory resources shared by the slot, the resources size the write buffers of all column
+ * families of all their instances, and may resize them from another instance's thread (see {@link
+ * RocksDBMemoryResources}); the column family handles and the database are therefore guarded by
+ * this object's lock, which is never held while calling into the resources.
  */
-public final class RocksDBInstance implements AutoCloseable {
+public final class RocksDBInstance
+        implements AutoCloseable, RocksDBMemoryResources.WriteBufferUser {
 
     private static final Logger LOG = LoggerFactory.getLogger(RocksDBInstance.class);
 
@@ -76,11 +84,33 @@ public final class RocksDBInstance implements AutoCloseable {
     /** False for a temporary database whose files are exported. */
     private final boolean autoCompactions;
 
+    /**
+     * The slot's memory, if bounded. Unless the configuration sizes the write buffers, they are
+     * sized from the number of column families sharing that memory and resized when it changes.
+     */
+    @Nullable private final RocksDBMemoryResources memory;
+
+    private final boolean writeBuffersSizedFromMemory;
+
+    @GuardedBy("this")
     private final List<ColumnFamilyHandle> columnFamilyHandles = new ArrayList<>();
 
+    /** The write buffer size of every column family, as the memory resources last said. */
+    @GuardedBy("this")
+    private long writeBufferSize;
+
+    /** Column families other than the default one, which holds no state. */
+    @GuardedBy("this")
+    private int stateColumnFamilies;
+
+    @GuardedBy("this")
     private RocksDB db;
+
     private ColumnFamilyHandle defaultColumnFamily;
+
+    @GuardedBy("this")
     private boolean closed;
+
     @Nullable private BackgroundCompaction backgroundCompaction;
 
     static {
@@ -95,6 +125,9 @@ public final class RocksDBInstance implements AutoCloseable {
         this.path = path;
         this.options = options;
         this.autoCompactions = autoCompactions;
+        this.memory = options.getMemory();
+        this.writeBuffersSizedFromMemory = options.sizesWriteBuffersFromMemory();
+        this.writeBufferSize = memory != null ? memory.getWriteBufferSize() : 0L;
         this.dbOptions = options.createDBOptions();
         this.readOptions = options.createReadOptions();
         this.writeOptions = options.createWriteOptions();
@@ -205,15 +238,64 @@ public final class RocksDBInstance implements AutoCloseable {
                     t);
         }
         try {
-            instance.openDatabase(columnFamilyNames, handlesOut);
+            // sizes the write buffers for the column families about to be opened
+            instance.updateColumnFamilyCount(columnFamilyNames.size());
+            synchronized (instance) {
+                instance.openDatabase(columnFamilyNames, handlesOut);
+            }
             OPEN_INSTANCES.incrementAndGet();
             return instance;
         } catch (Throwable t) {
-            instance.closeNativeObjects();
+            instance.updateColumnFamilyCount(0);
+            synchronized (instance) {
+                instance.closeNativeObjects();
+            }
             throw new IOException("Could not open RocksDB at " + path + ": " + t.getMessage(), t);
         }
     }
 
+    /** Tells the memory resources how many column families hold state; they may resize all. */
+    private void updateColumnFamilyCount(int count) {
+        if (memory != null) {
+            memory.setColumnFamilies(this, count);
+        }
+    }
+
+    @Override
+    public synchronized void resizeWriteBuffers(long size) {
+        writeBufferSize = size;
+        if (closed || db == null || !writeBuffersSizedFromMemory) {
+            return;
+        }
+        final MutableColumnFamilyOptions resized =
+                MutableColumnFamilyOptions.builder()
+                        .setWriteBufferSize(size)
+                        .setArenaBlockSize(arenaBlockSizeFor(size))
+                        .build();
+        try {
+            for (ColumnFamilyHandle handle : columnFamilyHandles) {
+                db.setOptions(handle, resized);
+            }
+        } catch (RocksDBException e) {
+            // the old size stays in force: memory may exceed the budget, nothing else breaks
+            LOG.warn(
+                    "Could not resize the write buffers of RocksDB at {} to {} bytes.",
+                    path,
+                    size,
+                    e);
+        }
+    }
+
+    /**
+     * An eighth of the write buffer, in 4 KiB steps, as RocksDB derives it by default; set
+     * explicitly because RocksDB derives it only once, when the column family is opened.
+     */
+    static long arenaBlockSizeFor(long writeBufferSize) {
+        final long align = 4L << 10;
+        return Math.max(align, (writeBufferSize / 8 + align - 1) / align * align);
+    }
+
+    @GuardedBy("this")
     private void openDatabase(List<byte[]> columnFamilyNames, List<ColumnFamilyHandle> handlesOut)
             throws IOException, RocksDBException {
         if (!path.isDirectory() && !path.mkdirs()) {
@@ -229,30 +311,59 @@ public final class RocksDBInstance implements AutoCloseable {
         List<ColumnFamilyHandle> handles = new ArrayList<>(descriptors.size());
         db = RocksDB.open(dbOptions, path.getAbsolutePath(), descriptors, handles);
         columnFamilyHandles.addAll(handles);
+        stateColumnFamilies = columnFamilyNames.size();
         defaultColumnFamily = handles.get(0);
         handlesOut.addAll(handles.subList(1, handles.size()));
     }
 
+    @GuardedBy("this")
     private ColumnFamilyOptions newColumnFamilyOptions() {
         // the list state needs this merge operator, whatever an options factory set
-        return options.createColumnOptions()
-                .setMergeOperatorName(LIST_MERGE_OPERATOR)
-                .setDisableAutoCompactions(!autoCompactions);
+        ColumnFamilyOptions columnOptions =
+                options.createColumnOptions()
+                        .setMergeOperatorName(LIST_MERGE_OPERATOR)
+                        .setDisableAutoCompactions(!autoCompactions);
+        if (writeBuffersSizedFromMemory) {
+            columnOptions
+                    .setWriteBufferSize(writeBufferSize)
+                    .setArenaBlockSize(arenaBlockSizeFor(writeBufferSize));
+        }
+        return columnOptions;
     }
 
     /** Creates a column family; the handle is closed with this instance. */
     public ColumnFamilyHandle createColumnFamily(String name) throws IOException {
-        checkOpen();
+        final int count;
+        synchronized (this) {
+            checkOpen();
+            count = stateColumnFamilies + 1;
+        }
+        // resizes the existing column families first, so that all fit with the new one
+        updateColumnFamilyCount(count);
+        boolean created = false;
         try {
-            ColumnFamilyHandle handle =
-                    db.createColumnFamily(
-                            new ColumnFamilyDescriptor(
-                                    name.getBytes(StandardCharsets.UTF_8),
-                                    newColumnFamilyOptions()));
-            columnFamilyHandles.add(handle);
-            return handle;
+            synchronized (this) {
+                checkOpen();
+                ColumnFamilyHandle handle =
+                        db.createColumnFamily(
+                                new ColumnFamilyDescriptor(
+                                        name.getBytes(StandardCharsets.UTF_8),
+                                        newColumnFamilyOptions()));
+                columnFamilyHandles.add(handle);
+                stateColumnFamilies++;
+                created = true;
+                return handle;
+            }
         } catch (RocksDBException e) {
             throw new IOException("Could not create column family '" + name + "' in " + path, e);
+        } finally {
+            if (!created) {
+                final int actual;
+                synchronized (this) {
+                    actual = closed ? 0 : stateColumnFamilies;
+                }
+                updateColumnFamilyCount(actual);
+            }
         }
     }
 
@@ -262,20 +373,40 @@ public final class RocksDBInstance implements AutoCloseable {
      */
     public ColumnFamilyHandle importColumnFamily(
             String name, List<ExportImportFilesMetaData> exported) throws IOException {
-        checkOpen();
+        final int count;
+        synchronized (this) {
+            checkOpen();
+            count = stateColumnFamilies + 1;
+        }
+        // resizes the existing column families first, so that all fit with the new one
+        updateColumnFamilyCount(count);
+        boolean imported = false;
         try (ImportColumnFamilyOptions importOptions =
                 new ImportColumnFamilyOptions().setMoveFiles(true)) {
-            ColumnFamilyHandle handle =
-                    db.createColumnFamilyWithImport(
-                            new ColumnFamilyDescriptor(
-                                    name.getBytes(StandardCharsets.UTF_8),
-                                    newColumnFamilyOptions()),
-                            importOptions,
-                            exported);
-            columnFamilyHandles.add(handle);
-            return handle;
+            synchronized (this) {
+                checkOpen();
+                ColumnFamilyHandle handle =
+                        db.createColumnFamilyWithImport(
+                                new ColumnFamilyDescriptor(
+                                        name.getBytes(StandardCharsets.UTF_8),
+                                        newColumnFamilyOptions()),
+                                importOptions,
+                                exported);
+                columnFamilyHandles.add(handle);
+                stateColumnFamilies++;
+                imported = true;
+                return handle;
+            }
         } catch (RocksDBException e) {
             throw new IOException("Could not import column family '" + name + "' into " + path, e);
+        } finally {
+            if (!imported) {
+                final int actual;
+                synchronized (this) {
+                    actual = closed ? 0 : stateColumnFamilies;
+                }
+                updateColumnFamilyCount(actual);
+            }
         }
     }
 
@@ -306,17 +437,22 @@ public final class RocksDBInstance implements AutoCloseable {
 
     /** Drops a column family of this instance and closes its handle. */
     public void dropColumnFamily(ColumnFamilyHandle handle) throws IOException {
-        checkOpen();
-        try {
-            db.dropColumnFamily(handle);
-        } catch (RocksDBException e) {
-            throw new IOException("Could not drop a column family in " + path, e);
+        final int count;
+        synchronized (this) {
+            checkOpen();
+            try {
+                db.dropColumnFamily(handle);
+            } catch (RocksDBException e) {
+                throw new IOException("Could not drop a column family in " + path, e);
+            }
+            columnFamilyHandles.remove(handle);
+            handle.close();
+            count = --stateColumnFamilies;
         }
-        columnFamilyHandles.remove(handle);
-        handle.close();
+        updateColumnFamilyCount(count);
     }
 
-    public RocksDB getDb() {
+    public synchronized RocksDB getDb() {
         checkOpen();
         return db;
     }
@@ -348,26 +484,34 @@ public final class RocksDBInstance implements AutoCloseable {
         return OPEN_INSTANCES.get();
     }
 
+    @GuardedBy("this")
     private void checkOpen() {
         Preconditions.checkState(!closed, "RocksDB instance at %s is closed.", path);
     }
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            // from now on a resize from another instance's thread leaves the database alone
+            closed = true;
         }
-        closed = true;
+        updateColumnFamilyCount(0);
         OPEN_INSTANCES.decrementAndGet();
-        if (backgroundCompaction != null) {
-            // no compaction may run on a handle that is closed below
-            backgroundCompaction.stop();
-            backgroundCompaction = null;
+        synchronized (this) {
+            if (backgroundCompaction != null) {
+                // no compaction may run on a handle that is closed below
+                backgroundCompaction.stop();
+                backgroundCompaction = null;
+            }
+            closeNativeObjects();
         }
-        closeNativeObjects();
     }
 
     /** Closes in dependency order: handles, database, then the options they were made with. */
+    @GuardedBy("this")
     private void closeNativeObjects() {
         for (ColumnFamilyHandle handle : columnFamilyHandles) {
             IOUtils.closeQuietly(handle);

@@ -201,38 +201,48 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             return IncrementalSnapshotResources.EMPTY;
         }
 
-        final File localCopy = type.isSavepoint() ? null : prepareLocalCopyDirectory(checkpointId);
-        final File checkpointDirectory =
-                localCopy != null
-                        ? new File(localCopy, LOCAL_DB_DIRECTORY)
-                        : new File(
-                                instanceDirectory,
-                                "chk-"
-                                        + checkpointId
-                                        + "-"
-                                        + localDirectoryCounter.incrementAndGet());
-        final File toDeleteOnFailure = localCopy != null ? localCopy : checkpointDirectory;
-
-        final ResourceGuard.Lease lease = dbResourceGuard.acquireResource();
-        try (Checkpoint checkpoint = Checkpoint.create(db)) {
-            // flushes the memtables (the write-ahead log is off) and hard-links the live files
-            checkpoint.createCheckpoint(checkpointDirectory.getAbsolutePath());
-        } catch (Throwable t) {
-            FileUtils.deleteDirectoryQuietly(toDeleteOnFailure);
-            IOUtils.closeQuietly(lease);
+        // The lease keeps the database open only while RocksDB links its files: the asynchronous
+        // part reads those links and never the database, so dispose need not wait for an upload.
+        // Taken first, so that a closing backend creates no local copy it would leave behind.
+        final ResourceGuard.Lease lease;
+        try {
+            lease = dbResourceGuard.acquireResource();
+        } catch (IOException e) {
             throw new IOException(
-                    "Could not take the RocksDB checkpoint for checkpoint "
-                            + checkpointId
-                            + " in "
-                            + checkpointDirectory
-                            + ": "
-                            + t.getMessage(),
-                    t);
+                    "Could not take checkpoint " + checkpointId + ": the backend is closing.", e);
+        }
+        final File localCopy;
+        final File checkpointDirectory;
+        try (lease) {
+            localCopy = type.isSavepoint() ? null : prepareLocalCopyDirectory(checkpointId);
+            checkpointDirectory =
+                    localCopy != null
+                            ? new File(localCopy, LOCAL_DB_DIRECTORY)
+                            : new File(
+                                    instanceDirectory,
+                                    "chk-"
+                                            + checkpointId
+                                            + "-"
+                                            + localDirectoryCounter.incrementAndGet());
+            try (Checkpoint checkpoint = Checkpoint.create(db)) {
+                // flushes the memtables (the write-ahead log is off) and hard-links the live files
+                checkpoint.createCheckpoint(checkpointDirectory.getAbsolutePath());
+            } catch (Throwable t) {
+                FileUtils.deleteDirectoryQuietly(
+                        localCopy != null ? localCopy : checkpointDirectory);
+                throw new IOException(
+                        "Could not take the RocksDB checkpoint for checkpoint "
+                                + checkpointId
+                                + " in "
+                                + checkpointDirectory
+                                + ": "
+                                + t.getMessage(),
+                        t);
+            }
         }
         final File[] files = checkpointDirectory.listFiles();
         if (files == null) {
-            FileUtils.deleteDirectoryQuietly(toDeleteOnFailure);
-            IOUtils.closeQuietly(lease);
+            FileUtils.deleteDirectoryQuietly(localCopy != null ? localCopy : checkpointDirectory);
             throw new IOException(
                     "Could not list the local checkpoint directory " + checkpointDirectory);
         }
@@ -256,7 +266,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                             streamFactory::couldReuseStateHandle);
         }
         return new IncrementalSnapshotResources(
-                checkpointDirectory, files, localCopy, lease, metaInfos, referred);
+                checkpointDirectory, files, localCopy, metaInfos, referred);
     }
 
     /**
@@ -561,20 +571,17 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
     // ------------------------------------------------------------------------
 
     /**
-     * What the synchronous part hands to the asynchronous one: the local RocksDB checkpoint, a
-     * lease that keeps the backend from deleting it, and the meta data captured with it. Releasing
-     * deletes the checkpoint's files, unless they became a local copy reported to Flink.
+     * What the synchronous part hands to the asynchronous one: the local RocksDB checkpoint and the
+     * meta data captured with it. It holds no lease on the database: the checkpoint's hard links
+     * stay readable whatever happens to the database, and a backend disposed meanwhile deletes its
+     * instance directory, which fails the (already cancelled) upload. Releasing deletes the
+     * checkpoint's files, unless they became a local copy reported to Flink.
      */
     public static final class IncrementalSnapshotResources implements SnapshotResources {
 
         static final IncrementalSnapshotResources EMPTY =
                 new IncrementalSnapshotResources(
-                        null,
-                        new File[0],
-                        null,
-                        null,
-                        Collections.emptyList(),
-                        Collections.emptyMap());
+                        null, new File[0], null, Collections.emptyList(), Collections.emptyMap());
 
         /** Where RocksDB's files are: in the instance directory, or in the local copy. */
         @Nullable private final File checkpointDirectory;
@@ -585,7 +592,6 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         /** The local copy for local recovery that holds {@link #checkpointDirectory}, if any. */
         @Nullable private final File localCopy;
 
-        @Nullable private final ResourceGuard.Lease lease;
         private final List<StateMetaInfoSnapshot> metaInfoSnapshots;
 
         /** The SST files this snapshot refers to instead of uploading them, by name. */
@@ -598,13 +604,11 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                 @Nullable File checkpointDirectory,
                 File[] files,
                 @Nullable File localCopy,
-                @Nullable ResourceGuard.Lease lease,
                 List<StateMetaInfoSnapshot> metaInfoSnapshots,
                 Map<String, StateFile> referredSstFiles) {
             this.checkpointDirectory = checkpointDirectory;
             this.files = files;
             this.localCopy = localCopy;
-            this.lease = lease;
             this.metaInfoSnapshots = metaInfoSnapshots;
             this.referredSstFiles = referredSstFiles;
         }
@@ -633,8 +637,6 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                         "Could not delete the local checkpoint directory {}.",
                         localCopy == null ? checkpointDirectory : localCopy,
                         e);
-            } finally {
-                IOUtils.closeQuietly(lease);
             }
         }
     }

@@ -6,6 +6,7 @@ import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.util.FlinkRuntimeException;
+import org.apache.flink.util.Preconditions;
 
 import org.rocksdb.RocksIterator;
 
@@ -15,11 +16,17 @@ import java.io.IOException;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
+import java.util.function.Consumer;
 
 /**
  * Iterates the distinct (key, namespace) pairs of one state, optionally only those of one
  * namespace. Map states have several entries per pair; consecutive duplicates are skipped, which
  * suffices because entries of one pair are adjacent in key order.
+ *
+ * <p>The native iterator is closed when the iterator is exhausted, when it is closed, or when the
+ * backend is disposed ({@link #closeBecauseDisposed}), whichever comes first; the backend may do
+ * the latter from another thread, so access to the native iterator is synchronized. Used after
+ * dispose, the iterator fails rather than touching the closed database.
  */
 public final class RocksDBStateKeysIterator<K, N> implements Iterator<Tuple2<K, N>>, AutoCloseable {
 
@@ -31,10 +38,12 @@ public final class RocksDBStateKeysIterator<K, N> implements Iterator<Tuple2<K, 
     private final boolean ambiguousKeyPossible;
     @Nullable private final byte[] namespaceBytes;
     private final DataInputDeserializer input = new DataInputDeserializer();
+    private final Consumer<? super RocksDBStateKeysIterator<K, N>> onClose;
 
     private Tuple2<K, N> next;
     private byte[] previousKeyAndNamespace;
     private boolean closed;
+    private boolean disposed;
 
     public RocksDBStateKeysIterator(
             RocksIterator iterator,
@@ -42,9 +51,11 @@ public final class RocksDBStateKeysIterator<K, N> implements Iterator<Tuple2<K, 
             TypeSerializer<K> keySerializer,
             TypeSerializer<N> namespaceSerializer,
             int keyGroupPrefixBytes,
-            @Nullable N namespace)
+            @Nullable N namespace,
+            Consumer<? super RocksDBStateKeysIterator<K, N>> onClose)
             throws IOException {
-        this.iterator = iterator;
+        this.iterator = Preconditions.checkNotNull(iterator, "The RocksDB iterator is null.");
+        this.onClose = Preconditions.checkNotNull(onClose, "The close callback is null.");
         this.stateName = stateName;
         this.keySerializer = keySerializer.duplicate();
         this.namespaceSerializer = namespaceSerializer.duplicate();
@@ -64,9 +75,15 @@ public final class RocksDBStateKeysIterator<K, N> implements Iterator<Tuple2<K, 
     }
 
     @Override
-    public boolean hasNext() {
+    public synchronized boolean hasNext() {
         if (next != null) {
             return true;
+        }
+        if (disposed) {
+            throw new IllegalStateException(
+                    "The keys of state "
+                            + stateName
+                            + " cannot be read: the keyed state backend was disposed.");
         }
         if (closed) {
             return false;
@@ -110,7 +127,7 @@ public final class RocksDBStateKeysIterator<K, N> implements Iterator<Tuple2<K, 
     }
 
     @Override
-    public Tuple2<K, N> next() {
+    public synchronized Tuple2<K, N> next() {
         if (!hasNext()) {
             throw new NoSuchElementException();
         }
@@ -120,10 +137,17 @@ public final class RocksDBStateKeysIterator<K, N> implements Iterator<Tuple2<K, 
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (!closed) {
             closed = true;
             iterator.close();
+            onClose.accept(this);
         }
+    }
+
+    /** Closes the native iterator before the database is closed; later reads fail. */
+    public synchronized void closeBecauseDisposed() {
+        disposed = true;
+        close();
     }
 }

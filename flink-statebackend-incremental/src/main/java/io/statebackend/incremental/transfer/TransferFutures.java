@@ -37,6 +37,10 @@ final class TransferFutures {
                 } catch (ExecutionException e) {
                     failure = firstOrSuppressed(e.getCause(), failure);
                     break;
+                } catch (CancellationException e) {
+                    // never ran: the pool was closed while it waited in the queue
+                    failure = firstOrSuppressed(e, failure);
+                    break;
                 } catch (InterruptedException e) {
                     interrupted = true;
                     cancelled.set(true);

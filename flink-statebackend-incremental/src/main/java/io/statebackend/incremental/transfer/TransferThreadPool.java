@@ -5,6 +5,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.Closeable;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -23,7 +24,11 @@ public final class TransferThreadPool implements Closeable {
     /** Prefix of the names of all transfer threads, so tests can find leaked ones. */
     public static final String THREAD_NAME_PREFIX = "incremental-rocksdb-transfer";
 
-    private static final long TERMINATION_TIMEOUT_SECONDS = 60;
+    /**
+     * How long {@link #close} waits for transfers that ignore interruption and the closing of their
+     * streams.
+     */
+    static final long TERMINATION_TIMEOUT_SECONDS = 10;
 
     private static final AtomicInteger POOL_IDS = new AtomicInteger();
 
@@ -53,26 +58,44 @@ public final class TransferThreadPool implements Closeable {
     }
 
     /**
-     * Stops the pool and waits for its threads to end. Transfers still running are interrupted;
-     * callers close their streams first, so they end promptly.
+     * Stops the pool and waits a bounded time for its threads to end. Transfers still running are
+     * interrupted and their streams were closed by the caller, so they normally end at once. A
+     * thread stuck in a storage call that ignores both is left behind rather than waited for: it is
+     * a daemon thread and ends when the call returns, and a backend must not hang its task's
+     * cancellation on storage that does not answer.
      */
     @Override
     public void close() {
-        executor.shutdownNow();
+        for (Runnable neverStarted : executor.shutdownNow()) {
+            // completes the future of a transfer that never ran, so no snapshot waits for it
+            if (neverStarted instanceof Future) {
+                ((Future<?>) neverStarted).cancel(false);
+            }
+        }
+        final long deadline =
+                System.nanoTime() + TimeUnit.SECONDS.toNanos(TERMINATION_TIMEOUT_SECONDS);
         boolean interrupted = false;
         try {
             while (true) {
+                final long remaining = deadline - System.nanoTime();
                 try {
-                    if (!executor.awaitTermination(TERMINATION_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                        LOG.warn(
-                                "Transfer threads did not end within {} s after being interrupted.",
-                                TERMINATION_TIMEOUT_SECONDS);
+                    if (executor.awaitTermination(Math.max(0L, remaining), TimeUnit.NANOSECONDS)) {
+                        return;
                     }
-                    return;
+                    if (remaining <= 0) {
+                        break;
+                    }
                 } catch (InterruptedException e) {
+                    // a cancelling task may interrupt us: keep waiting, but only until the deadline
                     interrupted = true;
                 }
             }
+            LOG.warn(
+                    "{} transfer thread(s) did not end within {} s of being interrupted, most likely"
+                            + " blocked in checkpoint storage; they are left to end when the call"
+                            + " returns.",
+                    executor.getActiveCount(),
+                    TERMINATION_TIMEOUT_SECONDS);
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();

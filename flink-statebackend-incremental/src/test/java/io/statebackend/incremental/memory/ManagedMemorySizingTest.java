@@ -27,15 +27,22 @@ import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * RocksDB's memory comes from the slot's managed memory: the block cache is exactly the operator's
- * share of it, write buffers are charged to that cache, and all backends of a slot share one cache
- * (DESIGN.md §8).
+ * RocksDB's memory comes from the slot's managed memory: the block cache is the operator's share of
+ * it less a small reserve for table readers, write buffers are charged to that cache and sized so
+ * that the memtables of all column families fit the write buffer budget, and all backends of a slot
+ * share one cache (DESIGN.md §8).
  */
 class ManagedMemorySizingTest {
 
@@ -97,6 +104,11 @@ class ManagedMemorySizingTest {
         return Long.parseLong(db.getProperty(columnFamily, BLOCK_CACHE_CAPACITY).trim());
     }
 
+    /** The cache capacity for a share: the share less the reserve for table readers. */
+    private static long cacheCapacity(long share) {
+        return share - share / 32;
+    }
+
     private static void assertNativeCapacity(
             IncrementalRocksDBKeyedStateBackend<Integer> backend,
             ColumnFamilyHandle stateColumnFamily,
@@ -119,18 +131,16 @@ class ManagedMemorySizingTest {
             RocksDBMemoryResources memory = backend.getMemoryResources();
             assertThat(memory).isNotNull();
             long share = MANAGED_MEMORY / 2;
-            assertThat(memory.getCapacity()).isEqualTo(share);
+            assertThat(memory.getShare()).isEqualTo(share);
+            assertThat(memory.getCapacity()).isEqualTo(cacheCapacity(share));
             assertThat(memory.getWriteBufferManagerCapacity())
                     .isEqualTo((long) (share * 0.5))
-                    .isEqualTo(
-                            (long)
-                                    (memory.getCapacity()
-                                            * backend.getSettings().getWriteBufferRatio()));
+                    .isEqualTo((long) (share * backend.getSettings().getWriteBufferRatio()));
             assertThat(env.getMemoryManager().availableMemory())
                     .as("the share is reserved from the slot's managed memory")
                     .isEqualTo(MANAGED_MEMORY - share);
 
-            assertNativeCapacity(backend, writeSomeState(backend), share);
+            assertNativeCapacity(backend, writeSomeState(backend), cacheCapacity(share));
         } finally {
             backend.dispose();
         }
@@ -145,9 +155,9 @@ class ManagedMemorySizingTest {
         IncrementalRocksDBKeyedStateBackend<Integer> backend = create(stateBackend, 1.0);
         try {
             RocksDBMemoryResources memory = backend.getMemoryResources();
-            assertThat(memory.getCapacity()).isEqualTo(MANAGED_MEMORY);
+            assertThat(memory.getCapacity()).isEqualTo(cacheCapacity(MANAGED_MEMORY));
             assertThat(memory.getWriteBufferManagerCapacity()).isEqualTo(MANAGED_MEMORY / 4);
-            assertNativeCapacity(backend, writeSomeState(backend), MANAGED_MEMORY);
+            assertNativeCapacity(backend, writeSomeState(backend), cacheCapacity(MANAGED_MEMORY));
         } finally {
             backend.dispose();
         }
@@ -162,18 +172,18 @@ class ManagedMemorySizingTest {
             long share = MANAGED_MEMORY / 2;
 
             assertThat(second.getMemoryResources()).isSameAs(first.getMemoryResources());
-            assertThat(second.getMemoryResources().getCapacity()).isEqualTo(share);
+            assertThat(second.getMemoryResources().getShare()).isEqualTo(share);
             assertThat(env.getMemoryManager().availableMemory())
                     .as("the shared cache is reserved once, not per backend")
                     .isEqualTo(MANAGED_MEMORY - share);
-            assertNativeCapacity(first, writeSomeState(first), share);
-            assertNativeCapacity(second, writeSomeState(second), share);
+            assertNativeCapacity(first, writeSomeState(first), cacheCapacity(share));
+            assertNativeCapacity(second, writeSomeState(second), cacheCapacity(share));
 
             // the cache outlives the first backend and stays usable by the second
             first.dispose();
             assertThat(env.getMemoryManager().availableMemory()).isEqualTo(MANAGED_MEMORY - share);
             ColumnFamilyHandle columnFamily = writeSomeState(second);
-            assertNativeCapacity(second, columnFamily, share);
+            assertNativeCapacity(second, columnFamily, cacheCapacity(share));
             second.setCurrentKey(7);
             assertThat(
                             second.getPartitionedState(
@@ -194,6 +204,99 @@ class ManagedMemorySizingTest {
     }
 
     @Test
+    void writeBuffersShrinkAsColumnFamiliesOfTheSlotGrow() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> first = create(stateBackend(), 0.5);
+        IncrementalRocksDBKeyedStateBackend<Integer> second = null;
+        try {
+            RocksDBMemoryResources memory = first.getMemoryResources();
+            long budget = memory.getWriteBufferManagerCapacity();
+            registerStates(first, 4);
+            long forFour = memory.getWriteBufferSize();
+            assertThat(forFour * 2.5 * 4).isLessThanOrEqualTo(budget);
+            assertNativeWriteBuffers(first, 4, forFour);
+
+            // a second operator of the slot: the first one's buffers shrink for both to fit
+            second = create(stateBackend(), 0.5);
+            registerStates(second, 12);
+            long forSixteen = memory.getWriteBufferSize();
+            assertThat(forSixteen).isLessThan(forFour);
+            assertThat(forSixteen * 2.5 * 16).isLessThanOrEqualTo(budget);
+            assertNativeWriteBuffers(first, 4, forSixteen);
+            assertNativeWriteBuffers(second, 12, forSixteen);
+
+            // and grow back when it is gone
+            second.dispose();
+            assertThat(memory.getWriteBufferSize()).isEqualTo(forFour);
+            assertNativeWriteBuffers(first, 4, forFour);
+            first.setCurrentKey(3);
+            writeSomeState(first);
+        } finally {
+            first.dispose();
+            if (second != null) {
+                second.dispose();
+            }
+        }
+    }
+
+    private static void registerStates(
+            IncrementalRocksDBKeyedStateBackend<Integer> backend, int count) throws Exception {
+        for (int i = 0; i < count; i++) {
+            backend.getPartitionedState(
+                    VoidNamespace.INSTANCE,
+                    VoidNamespaceSerializer.INSTANCE,
+                    new ValueStateDescriptor<>("state-" + i, StringSerializer.INSTANCE));
+        }
+    }
+
+    /**
+     * Checks the options RocksDB runs with, as it persists them in its newest OPTIONS file (the
+     * Java API cannot read them back: it fails on the merge operator's delimiter).
+     */
+    private static void assertNativeWriteBuffers(
+            IncrementalRocksDBKeyedStateBackend<Integer> backend, int states, long expected)
+            throws IOException {
+        Path directory = backend.getRocksDBInstance().getPath().toPath();
+        Path newest;
+        try (Stream<Path> files = Files.list(directory)) {
+            newest =
+                    files.filter(f -> f.getFileName().toString().startsWith("OPTIONS-"))
+                            .max(
+                                    Comparator.comparingLong(
+                                            f ->
+                                                    Long.parseLong(
+                                                            f.getFileName()
+                                                                    .toString()
+                                                                    .substring(8))))
+                            .orElseThrow();
+        }
+        Map<String, Map<String, String>> sections = new HashMap<>();
+        Map<String, String> current = null;
+        for (String line : Files.readAllLines(newest)) {
+            String trimmed = line.trim();
+            if (trimmed.startsWith("[CFOptions \"")) {
+                current = new HashMap<>();
+                sections.put(trimmed.substring(12, trimmed.length() - 2), current);
+            } else if (trimmed.startsWith("[")) {
+                current = null;
+            } else if (current != null && trimmed.contains("=")) {
+                int at = trimmed.indexOf('=');
+                current.put(trimmed.substring(0, at), trimmed.substring(at + 1));
+            }
+        }
+        for (int i = 0; i < states; i++) {
+            Map<String, String> options = sections.get("state-" + i);
+            assertThat(options).as("options of state-%d in %s", i, newest).isNotNull();
+            assertThat(Long.parseLong(options.get("write_buffer_size")))
+                    .as("native write buffer size of state-%d", i)
+                    .isEqualTo(expected);
+            assertThat(Long.parseLong(options.get("arena_block_size")))
+                    .as("native arena block size of state-%d", i)
+                    .isLessThanOrEqualTo(expected / 8 + 4096);
+            assertThat(options.get("max_write_buffer_number")).isEqualTo("2");
+        }
+    }
+
+    @Test
     void fixedPerSlotOverridesManagedMemory() throws Exception {
         IncrementalRocksDBStateBackend stateBackend =
                 stateBackend().withFixedMemoryPerSlot(MemorySize.parse("16mb"));
@@ -201,17 +304,17 @@ class ManagedMemorySizingTest {
         IncrementalRocksDBKeyedStateBackend<Integer> second = null;
         try {
             long fixed = 16L << 20;
-            assertThat(first.getMemoryResources().getCapacity()).isEqualTo(fixed);
+            assertThat(first.getMemoryResources().getShare()).isEqualTo(fixed);
             assertThat(first.getMemoryResources().getWriteBufferManagerCapacity())
                     .isEqualTo(fixed / 2);
-            assertNativeCapacity(first, writeSomeState(first), fixed);
+            assertNativeCapacity(first, writeSomeState(first), cacheCapacity(fixed));
             assertThat(env.getMemoryManager().availableMemory())
                     .as("fixed-per-slot memory is not taken from managed memory")
                     .isEqualTo(MANAGED_MEMORY);
 
             second = create(stateBackend, 1.0);
             assertThat(second.getMemoryResources()).isSameAs(first.getMemoryResources());
-            assertNativeCapacity(second, writeSomeState(second), fixed);
+            assertNativeCapacity(second, writeSomeState(second), cacheCapacity(fixed));
         } finally {
             first.dispose();
             if (second != null) {
@@ -228,8 +331,8 @@ class ManagedMemorySizingTest {
                 stateBackend().configure(config, getClass().getClassLoader());
         IncrementalRocksDBKeyedStateBackend<Integer> backend = create(stateBackend, 0.5);
         try {
-            assertThat(backend.getMemoryResources().getCapacity()).isEqualTo(16L << 20);
-            assertNativeCapacity(backend, writeSomeState(backend), 16L << 20);
+            assertThat(backend.getMemoryResources().getShare()).isEqualTo(16L << 20);
+            assertNativeCapacity(backend, writeSomeState(backend), cacheCapacity(16L << 20));
         } finally {
             backend.dispose();
         }

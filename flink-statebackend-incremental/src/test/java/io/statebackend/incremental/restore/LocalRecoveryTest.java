@@ -3,14 +3,20 @@ package io.statebackend.incremental.restore;
 import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
 import io.statebackend.incremental.IncrementalRocksDBOptions;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
+import io.statebackend.incremental.metrics.IncrementalRocksDBMetrics;
+import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
+import io.statebackend.incremental.snapshot.CheckpointType;
 import io.statebackend.incremental.snapshot.RocksDBIncrementalSnapshotOperation;
 import io.statebackend.incremental.testutils.IncrementalTestHarness;
 import io.statebackend.incremental.testutils.KeyedBackends;
 import io.statebackend.incremental.testutils.TestStreamFactories;
 import io.statebackend.incremental.testutils.TestStreamFactories.FailingStreamFactory;
+import io.statebackend.incremental.transfer.RocksDBStateUploader;
 
 import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.state.StateDescriptor;
 import org.apache.flink.api.common.typeutils.base.IntSerializer;
+import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
@@ -27,12 +33,16 @@ import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.LocalRecoveryConfig;
 import org.apache.flink.runtime.state.LocalSnapshotDirectoryProviderImpl;
 import org.apache.flink.runtime.state.PlaceholderStreamStateHandle;
+import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.SnapshotResult;
 import org.apache.flink.runtime.state.StateObject;
 import org.apache.flink.runtime.state.StreamStateHandle;
 import org.apache.flink.runtime.state.TestTaskStateManager;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.BackendRestorerProcedure;
 import org.apache.flink.util.FileUtils;
+import org.apache.flink.util.ResourceGuard;
+import org.apache.flink.util.concurrent.Executors;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -40,8 +50,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.rocksdb.FlushOptions;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -315,6 +329,93 @@ class LocalRecoveryTest {
         // the next checkpoint keeps its copy again
         assertThat(local(checkpoint(backend, 5)).getDirectoryStateHandle().getDirectory())
                 .isDirectory();
+    }
+
+    @Test
+    void checkpointOfClosingBackendLeavesNoLocalCopy() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend("op", List.of());
+        writeAndFlush(backend, 0, 100, "a");
+        // what dispose does first: later snapshots can no longer lease the database
+        ResourceGuard closing = new ResourceGuard();
+        closing.close();
+        RocksDBIncrementalSnapshotOperation<Integer> operation =
+                operationOver(backend.getRocksDBInstance().getDb(), closing, backend);
+
+        assertThatThrownBy(
+                        () ->
+                                operation
+                                        .strategyFor(CheckpointType.INCREMENTAL, factory)
+                                        .syncPrepareResources(6))
+                .isInstanceOf(IOException.class);
+        assertNoLocalCopy(6);
+    }
+
+    @Test
+    void failedRocksDBCheckpointLeavesNoLocalCopy() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend("op", List.of());
+        writeAndFlush(backend, 0, 100, "a");
+        // a database whose live SST file is gone from disk cannot be checkpointed: the file
+        // cannot be linked
+        Path broken = tempDir.resolve("broken-db");
+        try (Options options = new Options().setCreateIfMissing(true);
+                RocksDB db = RocksDB.open(options, broken.toString());
+                FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {
+            db.put(new byte[] {1}, new byte[] {2});
+            db.flush(flush);
+            try (Stream<Path> files = Files.list(broken)) {
+                for (Path sst :
+                        files.filter(f -> f.toString().endsWith(".sst"))
+                                .collect(Collectors.toList())) {
+                    Files.delete(sst);
+                }
+            }
+            RocksDBIncrementalSnapshotOperation<Integer> operation =
+                    operationOver(db, new ResourceGuard(), backend);
+
+            assertThatThrownBy(
+                            () ->
+                                    operation
+                                            .strategyFor(CheckpointType.INCREMENTAL, factory)
+                                            .syncPrepareResources(7))
+                    .hasMessageContaining("checkpoint 7");
+        }
+        assertNoLocalCopy(7);
+    }
+
+    /** A snapshot operation of the backend's states over the given database and guard. */
+    private RocksDBIncrementalSnapshotOperation<Integer> operationOver(
+            RocksDB db, ResourceGuard guard, IncrementalRocksDBKeyedStateBackend<Integer> backend) {
+        Map<String, RegisteredRocksDBState> states = new HashMap<>();
+        states.put(
+                IncrementalTestHarness.STATE.getName(),
+                new RegisteredRocksDBState(
+                        backend.getColumnFamily(IncrementalTestHarness.STATE.getName()),
+                        new RegisteredKeyValueStateBackendMetaInfo<>(
+                                StateDescriptor.Type.VALUE,
+                                IncrementalTestHarness.STATE.getName(),
+                                VoidNamespaceSerializer.INSTANCE,
+                                StringSerializer.INSTANCE)));
+        return new RocksDBIncrementalSnapshotOperation<>(
+                db,
+                guard,
+                states,
+                IntSerializer.INSTANCE,
+                ALL,
+                backend.getBackendUID(),
+                backend.getInstanceDirectory(),
+                new RocksDBStateUploader(Executors.newDirectExecutorService()),
+                localState,
+                "incremental-rocksdb_op_test",
+                new IncrementalRocksDBMetrics(),
+                -1L,
+                Collections.emptyMap());
+    }
+
+    private void assertNoLocalCopy(long checkpointId) {
+        File checkpointDirectory = localState.subtaskSpecificCheckpointDirectory(checkpointId);
+        assertThat(checkpointDirectory.exists() ? checkpointDirectory.list() : new String[0])
+                .as("local copies of checkpoint %d", checkpointId)
+                .isEmpty();
     }
 
     // ------------------------------------------------------------------------

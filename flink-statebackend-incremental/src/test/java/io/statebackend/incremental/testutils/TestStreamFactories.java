@@ -182,6 +182,78 @@ public final class TestStreamFactories {
         }
     }
 
+    /**
+     * Delegates to another factory; every stream blocks in its first write until {@link #release}
+     * is called, ignoring close and interruption meanwhile, like storage that hangs in a system
+     * call. Tests must release it at the end, so that no thread stays blocked.
+     */
+    public static final class StuckStreamFactory implements CheckpointStreamFactory {
+        private final CheckpointStreamFactory delegate;
+        private final CountDownLatch stuck = new CountDownLatch(1);
+        private final CountDownLatch released = new CountDownLatch(1);
+        private final AtomicInteger closeCalls = new AtomicInteger();
+        private final AtomicInteger interrupts = new AtomicInteger();
+
+        public StuckStreamFactory(CheckpointStreamFactory delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public CheckpointStateOutputStream createCheckpointStateOutputStream(
+                CheckpointedStateScope scope) throws IOException {
+            return new StuckStream(delegate.createCheckpointStateOutputStream(scope), this);
+        }
+
+        /** Waits until a stream is blocked in a write. */
+        public void awaitStuck() throws InterruptedException {
+            stuck.await();
+        }
+
+        /** Lets every blocked write go on. */
+        public void release() {
+            released.countDown();
+        }
+
+        /** How often a stream's close was called while a write was stuck or after. */
+        public int closeCalls() {
+            return closeCalls.get();
+        }
+
+        /** How often a stuck write's thread was interrupted. */
+        public int interrupts() {
+            return interrupts.get();
+        }
+
+        private void block() {
+            stuck.countDown();
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    released.await();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupts.incrementAndGet();
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        @Override
+        public boolean canFastDuplicate(
+                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
+            return false;
+        }
+
+        @Override
+        public List<StreamStateHandle> duplicate(
+                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
     private static class ForwardingStream extends CheckpointStateOutputStream {
         final CheckpointStateOutputStream delegate;
         private final boolean failOnWrite;
@@ -273,6 +345,31 @@ public final class TestStreamFactories {
         @Override
         public void close() throws IOException {
             closed.countDown();
+            super.close();
+        }
+    }
+
+    private static final class StuckStream extends ForwardingStream {
+        private final StuckStreamFactory factory;
+        private boolean blocked;
+
+        StuckStream(CheckpointStateOutputStream delegate, StuckStreamFactory factory) {
+            super(delegate, false, null);
+            this.factory = factory;
+        }
+
+        @Override
+        void beforeWrite() {
+            if (!blocked) {
+                blocked = true;
+                factory.block();
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            // the storage ignores it while the write hangs; the file is cleaned up afterwards
+            factory.closeCalls.incrementAndGet();
             super.close();
         }
     }

@@ -180,6 +180,11 @@ public final class ConfiguredRocksDBOptions implements Serializable {
     }
 
     /** Applies the DB options of the profile and the configuration. */
+    /** Whether a configured key or the predefined options chose the write buffer size. */
+    public boolean hasWriteBufferSize() {
+        return writeBufferSize != null;
+    }
+
     public void applyTo(DBOptions options) {
         options.setMaxBackgroundJobs(maxBackgroundThreads)
                 .setMaxOpenFiles(maxOpenFiles)

@@ -125,6 +125,21 @@ public final class RocksDBOptionsContainer implements AutoCloseable {
         return options.setTotalOrderSeek(true);
     }
 
+    /** The slot's memory resources if RocksDB's memory is bounded, else null. */
+    @Nullable
+    public RocksDBMemoryResources getMemory() {
+        return memory;
+    }
+
+    /**
+     * Whether the write buffers are sized from the bounded memory and the number of column families
+     * sharing it: only when neither a configured key, the predefined options nor an options factory
+     * chose a size.
+     */
+    public boolean sizesWriteBuffersFromMemory() {
+        return memory != null && factory == null && !configured.hasWriteBufferSize();
+    }
+
     /** Small memtables when little memory is given, so that a flush frees memory early. */
     private long defaultWriteBufferSize() {
         if (memory == null) {

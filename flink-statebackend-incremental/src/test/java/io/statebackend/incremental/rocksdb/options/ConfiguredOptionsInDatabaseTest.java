@@ -318,13 +318,13 @@ class ConfiguredOptionsInDatabaseTest {
                                     .getLongProperty(
                                             opened.instance.getDefaultColumnFamily(),
                                             "rocksdb.block-cache-capacity"))
-                    .isEqualTo(Opened.MEMORY);
+                    .isEqualTo(opened.memory.getCapacity());
             OptionsFile options = OptionsFile.newestIn(db);
             assertThat(options.get(OptionsFile.TABLE, "cache_index_and_filter_blocks"))
                     .isEqualTo("true");
-            // without a configured size, memtables are an eighth of the memory
+            // without a configured size, memtables are sized from the memory and column families
             assertThat(options.get(OptionsFile.CF, "write_buffer_size"))
-                    .isEqualTo(String.valueOf(Opened.MEMORY / 8));
+                    .isEqualTo(String.valueOf(opened.memory.getWriteBufferSize()));
         }
     }
 
