@@ -333,38 +333,7 @@ public final class RocksDBInstance
 
     /** Creates a column family; the handle is closed with this instance. */
     public ColumnFamilyHandle createColumnFamily(String name) throws IOException {
-        final int count;
-        synchronized (this) {
-            checkOpen();
-            count = stateColumnFamilies + 1;
-        }
-        // resizes the existing column families first, so that all fit with the new one
-        updateColumnFamilyCount(count);
-        boolean created = false;
-        try {
-            synchronized (this) {
-                checkOpen();
-                ColumnFamilyHandle handle =
-                        db.createColumnFamily(
-                                new ColumnFamilyDescriptor(
-                                        name.getBytes(StandardCharsets.UTF_8),
-                                        newColumnFamilyOptions()));
-                columnFamilyHandles.add(handle);
-                stateColumnFamilies++;
-                created = true;
-                return handle;
-            }
-        } catch (RocksDBException e) {
-            throw new IOException("Could not create column family '" + name + "' in " + path, e);
-        } finally {
-            if (!created) {
-                final int actual;
-                synchronized (this) {
-                    actual = closed ? 0 : stateColumnFamilies;
-                }
-                updateColumnFamilyCount(actual);
-            }
-        }
+        return addColumnFamily(name, "create", descriptor -> db.createColumnFamily(descriptor));
     }
 
     /**
@@ -373,34 +342,53 @@ public final class RocksDBInstance
      */
     public ColumnFamilyHandle importColumnFamily(
             String name, List<ExportImportFilesMetaData> exported) throws IOException {
+        try (ImportColumnFamilyOptions importOptions =
+                new ImportColumnFamilyOptions().setMoveFiles(true)) {
+            return addColumnFamily(
+                    name,
+                    "import",
+                    descriptor ->
+                            db.createColumnFamilyWithImport(descriptor, importOptions, exported));
+        }
+    }
+
+    /** How a new column family comes into the database. */
+    @FunctionalInterface
+    private interface ColumnFamilyFactory {
+        ColumnFamilyHandle create(ColumnFamilyDescriptor descriptor) throws RocksDBException;
+    }
+
+    /**
+     * Adds a column family, sizing the write buffers of all column families for one more first, so
+     * that all fit with the new one; the handle is closed with this instance.
+     */
+    private ColumnFamilyHandle addColumnFamily(
+            String name, String verb, ColumnFamilyFactory factory) throws IOException {
         final int count;
         synchronized (this) {
             checkOpen();
             count = stateColumnFamilies + 1;
         }
-        // resizes the existing column families first, so that all fit with the new one
         updateColumnFamilyCount(count);
-        boolean imported = false;
-        try (ImportColumnFamilyOptions importOptions =
-                new ImportColumnFamilyOptions().setMoveFiles(true)) {
+        boolean added = false;
+        try {
             synchronized (this) {
                 checkOpen();
                 ColumnFamilyHandle handle =
-                        db.createColumnFamilyWithImport(
+                        factory.create(
                                 new ColumnFamilyDescriptor(
                                         name.getBytes(StandardCharsets.UTF_8),
-                                        newColumnFamilyOptions()),
-                                importOptions,
-                                exported);
+                                        newColumnFamilyOptions()));
                 columnFamilyHandles.add(handle);
                 stateColumnFamilies++;
-                imported = true;
+                added = true;
                 return handle;
             }
         } catch (RocksDBException e) {
-            throw new IOException("Could not import column family '" + name + "' into " + path, e);
+            throw new IOException(
+                    "Could not " + verb + " column family '" + name + "' in " + path, e);
         } finally {
-            if (!imported) {
+            if (!added) {
                 final int actual;
                 synchronized (this) {
                     actual = closed ? 0 : stateColumnFamilies;

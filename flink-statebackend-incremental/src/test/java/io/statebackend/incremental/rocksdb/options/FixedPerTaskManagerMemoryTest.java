@@ -50,7 +50,7 @@ class FixedPerTaskManagerMemoryTest {
                 assertThat(first).isNotNull();
                 assertThat(second).isNotNull();
                 assertThat(first.getResourceHandle()).isSameAs(second.getResourceHandle());
-                assertThat(first.getResourceHandle().getCapacity()).isEqualTo(PER_TM);
+                assertThat(first.getResourceHandle().getShare()).isEqualTo(PER_TM);
                 // the ratios come from the TaskManager's configuration
                 assertThat(first.getResourceHandle().getWriteBufferManagerCapacity())
                         .isEqualTo(PER_TM / 4);
