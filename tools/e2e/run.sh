@@ -650,7 +650,10 @@ fi
 
 # the backend came from plugins/ and runs upstream RocksDB, with FRocksDB in lib/ (DESIGN.md §2)
 if [ "${STATE_BACKEND}" = "${FACTORY}" ]; then
-    rocksdb_version="$(find "${WORK}/tmp" -name LOG -path '*KeyedProcessOperator*' -print0 2>/dev/null |
+    # RocksDB's information log lies next to Flink's log file (named after the database's path),
+    # or in the database directory when log.dir says so
+    rocksdb_version="$(find "${WORK}/tmp" "${LOG_DIR}" \( -name LOG -o -name '*_db_LOG' \) \
+        -path '*KeyedProcessOperator*' -print0 2>/dev/null |
         xargs -0 -r grep -h -m1 -o 'RocksDB version: [0-9.]*' | sort -u | paste -sd' ' -)"
     if grep -q "Loaded the incremental RocksDB state backend from plugin folder" \
         "${LOG_DIR}/taskmanager-1.log" && [ "${rocksdb_version}" = "RocksDB version: 10.6.2" ]; then
