@@ -44,10 +44,13 @@ import java.util.List;
  * last-access timestamp leads every TTL value).
  *
  * <p>The pace adapts to what the slices find: a slice that finds an expired entry brings the next
- * one {@value #MIN_RECORDS_PER_SLICE} records later; a slice that finds none doubles the distance,
- * up to {@value #MAX_RECORDS_PER_SLICE} records. So a wave of expiring keys is cleaned at full pace
- * while a state with nothing to clean costs a slice per thousand records, and every key is still
- * reached. Slices read with {@code fill_cache} off, so the scan does not evict the task's blocks.
+ * one {@value #MIN_RECORDS_PER_SLICE} records later; a whole pass over a state (a lap) that finds
+ * none sets the distance to {@value #MAX_RECORDS_PER_SLICE} records. Judging by laps, not single
+ * slices, matters because expired and live keys lie in separate runs of the key order (keys are
+ * ordered by key group first): a live run must not slow down the expired run after it. So a wave of
+ * expiring keys is cleaned at full pace while a state with nothing to clean costs a slice per
+ * thousand records, and every key is still reached. Slices read with {@code fill_cache} off, so the
+ * scan does not evict the task's blocks.
  */
 public final class TtlBackgroundCleanup {
 
@@ -117,10 +120,17 @@ public final class TtlBackgroundCleanup {
             return;
         }
         recordsSinceSlice = 0;
-        if (runSlice() > 0) {
+        if (cleaners.isEmpty()) {
+            return;
+        }
+        if (nextCleaner >= cleaners.size()) {
+            nextCleaner = 0;
+        }
+        StateCleaner cleaner = cleaners.get(nextCleaner++);
+        if (cleaner.scan(ENTRIES_PER_SLICE) > 0) {
             recordsPerSlice = MIN_RECORDS_PER_SLICE;
-        } else if (recordsPerSlice < MAX_RECORDS_PER_SLICE) {
-            recordsPerSlice *= 2;
+        } else if (cleaner.endedEmptyLap) {
+            recordsPerSlice = MAX_RECORDS_PER_SLICE;
         }
     }
 
@@ -165,6 +175,12 @@ public final class TtlBackgroundCleanup {
 
         /** Last key of the previous slice; null to start at the first key. */
         @Nullable private byte[] lastKey;
+
+        /** Whether a slice of the current lap deleted or trimmed anything. */
+        private boolean foundInLap;
+
+        /** Whether the last slice ended a lap in which nothing was found. */
+        private boolean endedEmptyLap;
 
         StateCleaner(
                 AbstractRocksDBState<?, ?, ?> state,
@@ -218,8 +234,12 @@ public final class TtlBackgroundCleanup {
                     iterator.next();
                 }
                 iterator.status();
+                foundInLap |= deleted > 0;
+                endedEmptyLap = false;
                 if (!iterator.isValid()) {
                     lastKey = null;
+                    endedEmptyLap = !foundInLap;
+                    foundInLap = false;
                 }
                 if (batch.count() > 0) {
                     db.write(writeOptions, batch);

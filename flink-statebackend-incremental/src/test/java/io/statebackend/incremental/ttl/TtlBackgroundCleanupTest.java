@@ -134,8 +134,12 @@ class TtlBackgroundCleanupTest {
             state.update("v" + key);
         }
         TtlBackgroundCleanup cleanup = backend.getTtlCleanup();
-        for (int i = 0; i < 20 * TtlBackgroundCleanup.MAX_RECORDS_PER_SLICE; i++) {
-            backend.setCurrentKey(i % 5_000);
+        // a lap that finds nothing expired (here already while the keys were written) sets the
+        // slowest pace
+        int records = 0;
+        while (cleanup.getRecordsPerSlice() < TtlBackgroundCleanup.MAX_RECORDS_PER_SLICE
+                && records < 1_000_000) {
+            backend.setCurrentKey(records++ % 5_000);
         }
         assertThat(cleanup.getRecordsPerSlice())
                 .isEqualTo(TtlBackgroundCleanup.MAX_RECORDS_PER_SLICE);
@@ -148,6 +152,39 @@ class TtlBackgroundCleanupTest {
         assertThat(cleanup.getRecordsPerSlice())
                 .isEqualTo(TtlBackgroundCleanup.MIN_RECORDS_PER_SLICE);
         assertThat(countEntries("values")).isLessThan(5_000);
+    }
+
+    /**
+     * Live keys of one key group lie between expired keys of others: a run of live keys must not
+     * slow down the cleaning of the expired keys after it.
+     */
+    @Test
+    void liveRunsInTheKeyOrderDoNotSlowTheCleanup() throws Exception {
+        createBackend(true);
+        ValueStateDescriptor<String> descriptor =
+                new ValueStateDescriptor<>("values", String.class);
+        descriptor.enableTimeToLive(defaultTtl());
+        ValueState<String> state =
+                backend.getPartitionedState(
+                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+        time.now = 0;
+        for (int key = 0; key < 10_000; key++) {
+            backend.setCurrentKey(key);
+            state.update("old");
+        }
+        // in every key group the live keys follow the expired ones, a run of about 12 slices
+        time.now = 100;
+        for (int key = 10_000; key < 110_000; key++) {
+            backend.setCurrentKey(key);
+            state.update("live");
+        }
+        // the first keys have expired, the others not; at full pace (64 entries per 32 records)
+        // a lap over 110,000 entries takes 55,000 records: this is nearly three laps
+        time.now = 150;
+        for (int i = 0; i < 150_000; i++) {
+            backend.setCurrentKey(10_000 + i % 100_000);
+        }
+        assertThat(countEntries("values")).isEqualTo(100_000);
     }
 
     @Test
