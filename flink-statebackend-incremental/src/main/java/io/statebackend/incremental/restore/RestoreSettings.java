@@ -25,18 +25,10 @@ public final class RestoreSettings implements Serializable {
     private final boolean verifyLocalCopyChecksums;
 
     private RestoreSettings(ReadableConfig config) {
+        // validated with the other RocksDB keys (ConfiguredRocksDBOptions) before this is read
         this.overlapFractionThreshold =
                 config.get(
                         IncrementalRocksDBConfigurableOptions.RESTORE_OVERLAP_FRACTION_THRESHOLD);
-        if (!(overlapFractionThreshold >= 0.0 && overlapFractionThreshold <= 1.0)) {
-            throw new IllegalConfigurationException(
-                    String.format(
-                            "Invalid value '%s' for configuration key '%s': it must be a fraction"
-                                    + " between 0 and 1.",
-                            overlapFractionThreshold,
-                            IncrementalRocksDBConfigurableOptions.RESTORE_OVERLAP_FRACTION_THRESHOLD
-                                    .key()));
-        }
         this.useDeleteFilesInRange =
                 config.get(
                         IncrementalRocksDBConfigurableOptions

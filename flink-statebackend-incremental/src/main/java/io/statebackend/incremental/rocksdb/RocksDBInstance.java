@@ -149,18 +149,7 @@ public final class RocksDBInstance
             List<byte[]> columnFamilyNames,
             List<ColumnFamilyHandle> handlesOut)
             throws IOException {
-        return open(
-                path,
-                new RocksDBOptionsContainer(
-                        ConfiguredRocksDBOptions.fromConfig(new Configuration()),
-                        null,
-                        memory,
-                        maxManifestFileSize,
-                        path),
-                columnFamilyNames,
-                handlesOut,
-                false,
-                true);
+        return open(path, memory, maxManifestFileSize, columnFamilyNames, handlesOut, true);
     }
 
     /**

@@ -233,10 +233,15 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
                             columnFamily,
                             backend.getWriteOptions(),
                             rawKeys.get(0),
-                            serializeValue(newValue));
+                            serializeStateEntry(newValue));
         } catch (RocksDBException e) {
             throw new IOException("Could not update state '" + stateName + "' in RocksDB", e);
         }
+    }
+
+    /** The bytes one state entry is stored as; list state stores Flink's delimited encoding. */
+    protected byte[] serializeStateEntry(V value) throws IOException {
+        return serializeValue(value);
     }
 
     /** Deletes exactly the given RocksDB entries of one state entry. */

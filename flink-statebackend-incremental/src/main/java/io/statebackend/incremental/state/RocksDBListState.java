@@ -117,20 +117,14 @@ public class RocksDBListState<K, N, V> extends AbstractRocksDBState<K, N, List<V
     @Override
     public void writeStateEntry(List<byte[]> rawKeys, List<byte[]> rawValues, List<V> newValue)
             throws IOException {
-        if (newValue == null || newValue.isEmpty()) {
-            deleteStateEntry(rawKeys);
-            return;
-        }
-        try {
-            backend.getDb()
-                    .put(
-                            columnFamily,
-                            backend.getWriteOptions(),
-                            rawKeys.get(0),
-                            serializeList(newValue));
-        } catch (RocksDBException e) {
-            throw new IOException("Could not update list state '" + stateName + "'", e);
-        }
+        // an empty list is no list
+        super.writeStateEntry(
+                rawKeys, rawValues, newValue == null || newValue.isEmpty() ? null : newValue);
+    }
+
+    @Override
+    protected byte[] serializeStateEntry(List<V> value) throws IOException {
+        return serializeList(value);
     }
 
     @Override

@@ -120,9 +120,6 @@ public final class TtlBackgroundCleanup {
             return;
         }
         recordsSinceSlice = 0;
-        if (cleaners.isEmpty()) {
-            return;
-        }
         if (nextCleaner >= cleaners.size()) {
             nextCleaner = 0;
         }
@@ -132,20 +129,6 @@ public final class TtlBackgroundCleanup {
         } else if (cleaner.endedEmptyLap) {
             recordsPerSlice = MAX_RECORDS_PER_SLICE;
         }
-    }
-
-    /**
-     * Scans the next slice of the next state; returns the number of RocksDB entries deleted or
-     * trimmed.
-     */
-    public int runSlice() {
-        if (cleaners.isEmpty()) {
-            return 0;
-        }
-        if (nextCleaner >= cleaners.size()) {
-            nextCleaner = 0;
-        }
-        return cleaners.get(nextCleaner++).scan(ENTRIES_PER_SLICE);
     }
 
     /** Whether any state is cleaned in the background. */
