@@ -30,6 +30,8 @@ import org.rocksdb.RocksIterator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Locale;
 import java.util.concurrent.RunnableFuture;
 
@@ -41,7 +43,8 @@ import java.util.concurrent.RunnableFuture;
  * reads the live SST bytes; it measures the write throughput of the rounds (scans and checkpoints
  * excluded).
  *
- * <p>Modes, one backend each in one JVM: no TTL at all (throughput baseline); TTL without any
+ * <p>Modes, one backend each in one JVM, taking turns in every round (so that a change in the
+ * machine's load falls on all of them): no TTL at all (throughput baseline); TTL without any
  * cleanup; TTL with incremental cleanup ({@code cleanupIncrementally(5, false)}); TTL with the
  * default background cleanup. The TTL clock is a manual one: the first keys are written at 0,
  * everything else at {@code 2 * ttl}, so exactly the first keys are expired.
@@ -138,70 +141,179 @@ public final class TtlCleanupBenchmark {
         System.out.printf(
                 Locale.ROOT,
                 "keys written once: %,d; working set: %,d; %d rounds of %,d records, an"
-                        + " incremental checkpoint after each; value %d bytes; TTL %d (manual"
-                        + " clock)%n%n",
+                        + " incremental checkpoint after each, the modes taking turns in every"
+                        + " round; value %d bytes; TTL %d (manual clock)%n%n",
                 keys,
                 workingSet,
                 rounds,
                 round,
                 valueBytes,
                 TTL);
-        System.out.println(
-                "| mode | round | records written | expired entries left | expired % of keys"
-                        + " written once | live SST bytes | round throughput (records/s) |");
-        System.out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-        double[] throughput = new double[Mode.values().length];
-        for (Mode mode : Mode.values()) {
-            throughput[mode.ordinal()] =
-                    run(
-                            mode,
-                            root.resolve(mode.name()),
-                            keys,
-                            workingSet,
-                            round,
-                            rounds,
-                            valueBytes);
-        }
-        System.out.println();
-        System.out.println(
-                "| mode | throughput (records/s) | vs no TTL | vs TTL without cleanup |");
-        System.out.println("| --- | ---: | ---: | ---: |");
-        for (Mode mode : Mode.values()) {
-            double value = throughput[mode.ordinal()];
-            System.out.printf(
-                    Locale.ROOT,
-                    "| %s | %,.0f | %.3f | %.3f |%n",
-                    mode.label,
-                    value,
-                    value / throughput[Mode.NO_TTL.ordinal()],
-                    value / throughput[Mode.TTL_NO_CLEANUP.ordinal()]);
-        }
-        if (dir == null) {
-            FileUtils.deleteDirectoryQuietly(root.toFile());
+        Mode[] modes = Mode.values();
+        ModeRun[] runs = new ModeRun[modes.length];
+        try {
+            for (Mode mode : modes) {
+                runs[mode.ordinal()] = new ModeRun(mode, root.resolve(mode.name()), valueBytes);
+                runs[mode.ordinal()].writeOnce(keys);
+            }
+            long[][] roundNanos = new long[modes.length][rounds + 1];
+            long[][] expiredLeft = new long[modes.length][rounds + 1];
+            long[][] sstBytes = new long[modes.length][rounds + 1];
+            for (Mode mode : modes) {
+                expiredLeft[mode.ordinal()][0] = runs[mode.ordinal()].countExpired();
+                sstBytes[mode.ordinal()][0] = runs[mode.ordinal()].liveSstBytes();
+            }
+            for (int r = 1; r <= rounds; r++) {
+                // the order of the modes rotates, so that none always runs first after a pause
+                for (int m = 0; m < modes.length; m++) {
+                    ModeRun run = runs[(m + r) % modes.length];
+                    int index = run.mode.ordinal();
+                    roundNanos[index][r] = run.round(keys, workingSet, round);
+                    run.checkpoint(r + 1);
+                    expiredLeft[index][r] = run.countExpired();
+                    sstBytes[index][r] = run.liveSstBytes();
+                }
+            }
+            printRounds(modes, keys, round, rounds, roundNanos, expiredLeft, sstBytes);
+            printSummary(modes, keys, round, rounds, roundNanos, expiredLeft);
+        } finally {
+            for (ModeRun run : runs) {
+                if (run != null) {
+                    run.close();
+                }
+            }
+            if (dir == null) {
+                FileUtils.deleteDirectoryQuietly(root.toFile());
+            }
         }
     }
 
-    /** Returns the mean write throughput of the rounds, in records per second. */
-    private static double run(
-            Mode mode, Path root, int keys, int workingSet, int round, int rounds, int valueBytes)
-            throws Exception {
-        Files.createDirectories(root);
-        Clock clock = new Clock();
-        IncrementalRocksDBStateBackend stateBackend =
-                new IncrementalRocksDBStateBackend(true)
-                        .withLocalDirectories(root.resolve("local").toString());
-        try (MockEnvironment env =
-                MockEnvironment.builder()
-                        .setManagedMemorySize(128L << 20)
-                        .setMaxParallelism(MAX_PARALLELISM)
-                        .build()) {
-            CheckpointStorageAccess storage =
+    private static void printRounds(
+            Mode[] modes,
+            int keys,
+            int round,
+            int rounds,
+            long[][] roundNanos,
+            long[][] expiredLeft,
+            long[][] sstBytes) {
+        System.out.println(
+                "| mode | round | records written | task time (s) | expired entries left"
+                        + " | expired % of keys written once | live SST bytes"
+                        + " | round throughput (records/s) |");
+        System.out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (Mode mode : modes) {
+            int m = mode.ordinal();
+            long taskNanos = 0;
+            for (int r = 0; r <= rounds; r++) {
+                taskNanos += roundNanos[m][r];
+                System.out.printf(
+                        Locale.ROOT,
+                        "| %s | %d | %,d | %.1f | %s | %s | %,d | %s |%n",
+                        mode.label,
+                        r,
+                        keys + (long) r * round,
+                        taskNanos / 1e9,
+                        mode == Mode.NO_TTL
+                                ? "-"
+                                : String.format(Locale.ROOT, "%,d", expiredLeft[m][r]),
+                        mode == Mode.NO_TTL
+                                ? "-"
+                                : String.format(
+                                        Locale.ROOT, "%.2f", 100.0 * expiredLeft[m][r] / keys),
+                        sstBytes[m][r],
+                        r == 0
+                                ? "-"
+                                : String.format(
+                                        Locale.ROOT, "%,.0f", round / (roundNanos[m][r] / 1e9)));
+            }
+        }
+    }
+
+    private static void printSummary(
+            Mode[] modes,
+            int keys,
+            int round,
+            int rounds,
+            long[][] roundNanos,
+            long[][] expiredLeft) {
+        System.out.println();
+        System.out.println(
+                "| mode | throughput (records/s) | vs no TTL | vs TTL without cleanup"
+                        + " | median of round ratios vs TTL without cleanup"
+                        + " | first round with expired < 1% |");
+        System.out.println("| --- | ---: | ---: | ---: | ---: | ---: |");
+        double[] throughput = new double[modes.length];
+        for (Mode mode : modes) {
+            long total = 0;
+            for (int r = 1; r <= rounds; r++) {
+                total += roundNanos[mode.ordinal()][r];
+            }
+            throughput[mode.ordinal()] = (double) rounds * round / (total / 1e9);
+        }
+        int reference = Mode.TTL_NO_CLEANUP.ordinal();
+        for (Mode mode : modes) {
+            int m = mode.ordinal();
+            double[] ratios = new double[rounds];
+            for (int r = 1; r <= rounds; r++) {
+                ratios[r - 1] = (double) roundNanos[reference][r] / roundNanos[m][r];
+            }
+            Arrays.sort(ratios);
+            double median =
+                    rounds % 2 == 1
+                            ? ratios[rounds / 2]
+                            : (ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2;
+            String belowOnePercent = "-";
+            if (mode != Mode.NO_TTL) {
+                belowOnePercent = "never";
+                for (int r = 0; r <= rounds; r++) {
+                    if (expiredLeft[m][r] * 100 < keys) {
+                        belowOnePercent = Integer.toString(r);
+                        break;
+                    }
+                }
+            }
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %,.0f | %.3f | %.3f | %.3f | %s |%n",
+                    mode.label,
+                    throughput[m],
+                    throughput[m] / throughput[Mode.NO_TTL.ordinal()],
+                    throughput[m] / throughput[reference],
+                    median,
+                    belowOnePercent);
+        }
+    }
+
+    /** One mode's backend, its state and its checkpoint storage. */
+    private static final class ModeRun implements AutoCloseable {
+        final Mode mode;
+        final Clock clock = new Clock();
+        final MockEnvironment env;
+        final CheckpointStorageAccess storage;
+        final CloseableRegistry cancel = new CloseableRegistry();
+        final IncrementalRocksDBKeyedStateBackend<Integer> backend;
+        final ValueState<byte[]> state;
+        final byte[] value;
+        long written;
+
+        @SuppressWarnings("unchecked")
+        ModeRun(Mode mode, Path root, int valueBytes) throws Exception {
+            this.mode = mode;
+            this.value = new byte[valueBytes];
+            Files.createDirectories(root);
+            IncrementalRocksDBStateBackend stateBackend =
+                    new IncrementalRocksDBStateBackend(true)
+                            .withLocalDirectories(root.resolve("local").toString());
+            env =
+                    MockEnvironment.builder()
+                            .setManagedMemorySize(128L << 20)
+                            .setMaxParallelism(MAX_PARALLELISM)
+                            .build();
+            storage =
                     new FileSystemCheckpointStorage(root.resolve("checkpoints").toUri())
                             .createCheckpointStorage(new JobID());
             storage.initializeBaseLocationsForCheckpoint();
-            CloseableRegistry cancel = new CloseableRegistry();
-            @SuppressWarnings("unchecked")
-            IncrementalRocksDBKeyedStateBackend<Integer> backend =
+            backend =
                     (IncrementalRocksDBKeyedStateBackend<Integer>)
                             stateBackend.createKeyedStateBackend(
                                     new KeyedStateBackendParametersImpl<>(
@@ -215,43 +327,59 @@ public final class TtlCleanupBenchmark {
                                             clock,
                                             new UnregisteredMetricsGroup(),
                                             (name, value) -> {},
-                                            java.util.Collections.emptyList(),
+                                            Collections.emptyList(),
                                             cancel,
                                             1.0));
-            try {
-                ValueState<byte[]> state =
-                        backend.getPartitionedState(
-                                VoidNamespace.INSTANCE,
-                                VoidNamespaceSerializer.INSTANCE,
-                                mode.descriptor());
-                byte[] value = new byte[valueBytes];
-                clock.now = 0;
-                for (int key = 0; key < keys; key++) {
-                    backend.setCurrentKey(key);
-                    state.update(value);
-                }
-                checkpoint(backend, storage, 1);
-                clock.now = 2 * TTL;
-                print(mode, 0, keys, backend, keys, Double.NaN);
-                long totalNanos = 0;
-                long written = keys;
-                for (int r = 1; r <= rounds; r++) {
-                    long start = System.nanoTime();
-                    for (int i = 0; i < round; i++) {
-                        backend.setCurrentKey(keys + (int) ((written + i) % workingSet));
-                        state.update(value);
-                    }
-                    long nanos = System.nanoTime() - start;
-                    totalNanos += nanos;
-                    written += round;
-                    checkpoint(backend, storage, r + 1);
-                    print(mode, r, written, backend, keys, round / (nanos / 1e9));
-                }
-                return (double) rounds * round / (totalNanos / 1e9);
-            } finally {
-                backend.dispose();
-                cancel.close();
+            state =
+                    backend.getPartitionedState(
+                            VoidNamespace.INSTANCE,
+                            VoidNamespaceSerializer.INSTANCE,
+                            mode.descriptor());
+        }
+
+        /** Writes the keys that expire, at time 0, then moves the clock past their TTL. */
+        void writeOnce(int keys) throws Exception {
+            clock.now = 0;
+            for (int key = 0; key < keys; key++) {
+                backend.setCurrentKey(key);
+                state.update(value);
             }
+            checkpoint(1);
+            clock.now = 2 * TTL;
+            written = keys;
+        }
+
+        /** Writes one round of the working set; returns its duration in nanoseconds. */
+        long round(int keys, int workingSet, int round) throws Exception {
+            long start = System.nanoTime();
+            for (int i = 0; i < round; i++) {
+                backend.setCurrentKey(keys + (int) ((written + i) % workingSet));
+                state.update(value);
+            }
+            long nanos = System.nanoTime() - start;
+            written += round;
+            return nanos;
+        }
+
+        void checkpoint(long id) throws Exception {
+            TtlCleanupBenchmark.checkpoint(backend, storage, id);
+        }
+
+        long countExpired() {
+            return mode == Mode.NO_TTL ? 0 : TtlCleanupBenchmark.countExpired(backend);
+        }
+
+        long liveSstBytes() throws Exception {
+            return backend.getDb()
+                    .getLongProperty(
+                            backend.getColumnFamily("state"), "rocksdb.live-sst-files-size");
+        }
+
+        @Override
+        public void close() throws Exception {
+            backend.dispose();
+            cancel.close();
+            env.close();
         }
     }
 
@@ -270,33 +398,6 @@ public final class TtlCleanupBenchmark {
         future.run();
         future.get();
         backend.notifyCheckpointComplete(id);
-    }
-
-    private static void print(
-            Mode mode,
-            int round,
-            long written,
-            IncrementalRocksDBKeyedStateBackend<Integer> backend,
-            int keys,
-            double throughput)
-            throws Exception {
-        long expired = mode == Mode.NO_TTL ? 0 : countExpired(backend);
-        long sstBytes =
-                backend.getDb()
-                        .getLongProperty(
-                                backend.getColumnFamily("state"), "rocksdb.live-sst-files-size");
-        System.out.printf(
-                Locale.ROOT,
-                "| %s | %d | %,d | %s | %s | %,d | %s |%n",
-                mode.label,
-                round,
-                written,
-                mode == Mode.NO_TTL ? "-" : String.format(Locale.ROOT, "%,d", expired),
-                mode == Mode.NO_TTL
-                        ? "-"
-                        : String.format(Locale.ROOT, "%.2f", 100.0 * expired / keys),
-                sstBytes,
-                Double.isNaN(throughput) ? "-" : String.format(Locale.ROOT, "%,.0f", throughput));
     }
 
     /** Entries whose last-access timestamp (the first 8 bytes of a TTL value) is expired. */

@@ -24,7 +24,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.FlushOptions;
 import org.rocksdb.RocksIterator;
+import org.rocksdb.TableProperties;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -68,6 +71,9 @@ class TtlBackgroundCleanupTest {
                         .withLocalDirectories(tempDir.resolve("local").toString())
                         .configure(config, getClass().getClassLoader());
         backend = KeyedBackends.create(stateBackend, env, IntSerializer.INSTANCE, KEY_GROUPS, time);
+        // a clock that stands still: slices take no time, so one is due at every clock read
+        // (every 16 records) and the tests do not depend on the machine's speed
+        backend.getTtlCleanup().setPaceClock(() -> 0L);
         return backend;
     }
 
@@ -120,7 +126,7 @@ class TtlBackgroundCleanupTest {
     }
 
     @Test
-    void paceSlowsWhileNothingExpiresAndQuickensWhenSomethingDoes() throws Exception {
+    void paceIdlesAfterAnEmptyPassAndResumesWhenSomethingExpires() throws Exception {
         createBackend(true);
         ValueStateDescriptor<String> descriptor =
                 new ValueStateDescriptor<>("values", String.class);
@@ -134,23 +140,20 @@ class TtlBackgroundCleanupTest {
             state.update("v" + key);
         }
         TtlBackgroundCleanup cleanup = backend.getTtlCleanup();
-        // a lap that finds nothing expired (here already while the keys were written) sets the
-        // slowest pace
+        // a pass that finds nothing expired (here already while the keys were written) sets the
+        // idle pace
         int records = 0;
-        while (cleanup.getRecordsPerSlice() < TtlBackgroundCleanup.MAX_RECORDS_PER_SLICE
-                && records < 1_000_000) {
+        while (!cleanup.isIdle() && records < 1_000_000) {
             backend.setCurrentKey(records++ % 5_000);
         }
-        assertThat(cleanup.getRecordsPerSlice())
-                .isEqualTo(TtlBackgroundCleanup.MAX_RECORDS_PER_SLICE);
+        assertThat(cleanup.isIdle()).isTrue();
         assertThat(countEntries("values")).isEqualTo(5_000);
 
         time.now = 150;
-        for (int i = 0; i < 2 * TtlBackgroundCleanup.MAX_RECORDS_PER_SLICE; i++) {
+        for (int i = 0; i < 64; i++) {
             backend.setCurrentKey(10_000 + i);
         }
-        assertThat(cleanup.getRecordsPerSlice())
-                .isEqualTo(TtlBackgroundCleanup.MIN_RECORDS_PER_SLICE);
+        assertThat(cleanup.isIdle()).isFalse();
         assertThat(countEntries("values")).isLessThan(5_000);
     }
 
@@ -178,13 +181,71 @@ class TtlBackgroundCleanupTest {
             backend.setCurrentKey(key);
             state.update("live");
         }
-        // the first keys have expired, the others not; at full pace (64 entries per 32 records)
-        // a lap over 110,000 entries takes 55,000 records: this is nearly three laps
+        // the first keys have expired, the others not; the pace may idle only after a whole pass
+        // found nothing, so by then every expired key is gone (judged by single slices, the first
+        // slice of live keys would idle it with expired keys still ahead)
         time.now = 150;
-        for (int i = 0; i < 150_000; i++) {
-            backend.setCurrentKey(10_000 + i % 100_000);
+        TtlBackgroundCleanup cleanup = backend.getTtlCleanup();
+        int records = 0;
+        while (!cleanup.isIdle() && records < 1_000_000) {
+            backend.setCurrentKey(10_000 + records++ % 100_000);
         }
+        assertThat(cleanup.isIdle()).isTrue();
         assertThat(countEntries("values")).isEqualTo(100_000);
+    }
+
+    /**
+     * Runs of expired entries go with range tombstones, short runs with point deletes; the live
+     * entries right before and after a run stay.
+     */
+    @Test
+    void runsOfExpiredEntriesGoInRangesAndTheirLiveNeighboursStay() throws Exception {
+        createBackend(true);
+        ValueStateDescriptor<String> descriptor =
+                new ValueStateDescriptor<>("values", String.class);
+        descriptor.enableTimeToLive(defaultTtl());
+        ValueState<String> state =
+                backend.getPartitionedState(
+                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+        int keys = 4_000;
+        time.now = 0;
+        for (int key = 0; key < keys; key++) {
+            backend.setCurrentKey(key);
+            state.update("old-" + key);
+        }
+        // every tenth key is rewritten later and stays live; in the key order (key group first)
+        // the live keys fall at random places, so runs of expired keys of every length occur
+        time.now = 80;
+        for (int key = 3; key < keys; key += 10) {
+            backend.setCurrentKey(key);
+            state.update("live-" + key);
+        }
+        // a pass over 4,000 entries takes 16 slices, 256 records: these are several passes
+        time.now = 150;
+        for (int i = 0; i < 2_000; i++) {
+            backend.setCurrentKey(100_000 + i);
+        }
+
+        assertThat(countEntries("values")).isEqualTo(keys / 10);
+        ColumnFamilyHandle columnFamily = backend.getColumnFamily("values");
+        try (FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {
+            backend.getDb().flush(flush, columnFamily);
+        }
+        long rangeDeletions = 0;
+        long deletions = 0;
+        for (TableProperties table :
+                backend.getDb().getPropertiesOfAllTables(columnFamily).values()) {
+            rangeDeletions += table.getNumRangeDeletions();
+            deletions += table.getNumDeletions();
+        }
+        assertThat(rangeDeletions).isPositive();
+        // point deletes of the short runs (the count includes the range deletions)
+        assertThat(deletions).isGreaterThan(rangeDeletions);
+        time.now = 100;
+        for (int key = 0; key < keys; key++) {
+            backend.setCurrentKey(key);
+            assertThat(state.value()).isEqualTo(key % 10 == 3 ? "live-" + key : null);
+        }
     }
 
     @Test
@@ -216,7 +277,7 @@ class TtlBackgroundCleanupTest {
         list.add("gone");
 
         time.now = 150;
-        for (int i = 0; i < 10 * TtlBackgroundCleanup.MAX_RECORDS_PER_SLICE; i++) {
+        for (int i = 0; i < 10 * CleanupPace.RECORDS_PER_CLOCK_READ; i++) {
             backend.setCurrentKey(1000 + i);
         }
 
