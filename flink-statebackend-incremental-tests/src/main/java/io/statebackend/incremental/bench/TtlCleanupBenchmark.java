@@ -50,8 +50,8 @@ import java.util.concurrent.RunnableFuture;
  * everything else at {@code 2 * ttl}, so exactly the first keys are expired.
  *
  * <p>Run it with {@code bash tools/bench/ttl-bench.sh}; options are {@code --name=value}: {@code
- * keys}, {@code working-set}, {@code round}, {@code rounds}, {@code value-bytes}, {@code dir}. Not
- * a test: it asserts nothing about time.
+ * keys}, {@code working-set}, {@code round}, {@code rounds}, {@code value-bytes}, {@code dir},
+ * {@code modes}. Not a test: it asserts nothing about time.
  */
 public final class TtlCleanupBenchmark {
 
@@ -112,6 +112,7 @@ public final class TtlCleanupBenchmark {
         int rounds = 8;
         int valueBytes = 16;
         Path dir = null;
+        Mode[] selected = Mode.values();
         for (String arg : args) {
             String[] kv = arg.replaceFirst("^--", "").split("=", 2);
             switch (kv[0]) {
@@ -133,6 +134,9 @@ public final class TtlCleanupBenchmark {
                 case "dir":
                     dir = Path.of(kv[1]);
                     break;
+                case "modes":
+                    selected = parseModes(kv[1]);
+                    break;
                 default:
                     throw new IllegalArgumentException("Unknown option " + arg);
             }
@@ -149,16 +153,16 @@ public final class TtlCleanupBenchmark {
                 round,
                 valueBytes,
                 TTL);
-        Mode[] modes = Mode.values();
-        ModeRun[] runs = new ModeRun[modes.length];
+        Mode[] modes = selected;
+        ModeRun[] runs = new ModeRun[Mode.values().length];
         try {
             for (Mode mode : modes) {
                 runs[mode.ordinal()] = new ModeRun(mode, root.resolve(mode.name()), valueBytes);
                 runs[mode.ordinal()].writeOnce(keys);
             }
-            long[][] roundNanos = new long[modes.length][rounds + 1];
-            long[][] expiredLeft = new long[modes.length][rounds + 1];
-            long[][] sstBytes = new long[modes.length][rounds + 1];
+            long[][] roundNanos = new long[Mode.values().length][rounds + 1];
+            long[][] expiredLeft = new long[Mode.values().length][rounds + 1];
+            long[][] sstBytes = new long[Mode.values().length][rounds + 1];
             for (Mode mode : modes) {
                 expiredLeft[mode.ordinal()][0] = runs[mode.ordinal()].countExpired();
                 sstBytes[mode.ordinal()][0] = runs[mode.ordinal()].liveSstBytes();
@@ -166,7 +170,7 @@ public final class TtlCleanupBenchmark {
             for (int r = 1; r <= rounds; r++) {
                 // the order of the modes rotates, so that none always runs first after a pause
                 for (int m = 0; m < modes.length; m++) {
-                    ModeRun run = runs[(m + r) % modes.length];
+                    ModeRun run = runs[modes[(m + r) % modes.length].ordinal()];
                     int index = run.mode.ordinal();
                     roundNanos[index][r] = run.round(keys, workingSet, round);
                     run.checkpoint(r + 1);
@@ -242,7 +246,7 @@ public final class TtlCleanupBenchmark {
                         + " | median of round ratios vs TTL without cleanup"
                         + " | first round with expired < 1% |");
         System.out.println("| --- | ---: | ---: | ---: | ---: | ---: |");
-        double[] throughput = new double[modes.length];
+        double[] throughput = new double[Mode.values().length];
         for (Mode mode : modes) {
             long total = 0;
             for (int r = 1; r <= rounds; r++) {
@@ -282,6 +286,37 @@ public final class TtlCleanupBenchmark {
                     median,
                     belowOnePercent);
         }
+    }
+
+    /**
+     * Modes by their labels' short names, comma separated: {@code no-ttl}, {@code no-cleanup},
+     * {@code incremental}, {@code background}; the first two are the references of the ratios.
+     */
+    private static Mode[] parseModes(String names) {
+        java.util.List<Mode> modes = new java.util.ArrayList<>();
+        for (String name : names.split(",")) {
+            switch (name.trim()) {
+                case "no-ttl":
+                    modes.add(Mode.NO_TTL);
+                    break;
+                case "no-cleanup":
+                    modes.add(Mode.TTL_NO_CLEANUP);
+                    break;
+                case "incremental":
+                    modes.add(Mode.TTL_INCREMENTAL);
+                    break;
+                case "background":
+                    modes.add(Mode.TTL_BACKGROUND);
+                    break;
+                default:
+                    throw new IllegalArgumentException("Unknown mode " + name);
+            }
+        }
+        if (!modes.contains(Mode.NO_TTL) || !modes.contains(Mode.TTL_NO_CLEANUP)) {
+            throw new IllegalArgumentException(
+                    "The modes no-ttl and no-cleanup are needed as references of the ratios");
+        }
+        return modes.toArray(new Mode[0]);
     }
 
     /** One mode's backend, its state and its checkpoint storage. */
