@@ -125,7 +125,7 @@ print_diagnostics() {
     for f in "${LOG_DIR}"/*.log "${LOG_DIR}"/*.out; do
         [ -f "${f}" ] || continue
         echo "--- ${f}: errors (last 30 lines)"
-        grep -E " ERROR |^Caused by|${FAILURE_PREFIX}" "${f}" | tail -n 30 || true
+        grep -E " ERROR |^Caused by|^\[s3proxy\] [EW] |${FAILURE_PREFIX}" "${f}" | tail -n 30 || true
     done
 }
 

@@ -1,5 +1,5 @@
 # The S3 side of the end-to-end test, sourced by run.sh when E2E_STORAGE=s3: an S3-compatible
-# server (S3Proxy, a Java server from Maven Central, storing objects in a directory) on the loopback
+# server (S3Proxy, a Java server from Maven Central, keeping objects in memory) on the loopback
 # interface, Flink's S3 file system plugin (flink-s3-fs-hadoop) in plugins/s3-fs-hadoop/ as a user
 # installs it, and the throughput figures: what checkpoints uploaded per second of their
 # asynchronous phase against plain PUTs to the same server.
@@ -14,7 +14,6 @@ S3_FS_VERSION="${E2E_S3_FS_VERSION:-1.20.1}"
 S3_BUCKET=e2e
 S3_ACCESS_KEY=e2e-access
 S3_SECRET_KEY=e2e-secret
-S3_DATA="${WORK}/s3-data"
 # size of the object of the raw PUT measurement, and number of small (64 KiB) objects
 S3_PUT_MB="${E2E_S3_PUT_MB:-32}"
 S3_SMALL_PUTS=32
@@ -50,22 +49,23 @@ bucket_created() {
     s3_request "/${S3_BUCKET}" -X PUT -o /dev/null 2>/dev/null
 }
 
-# starts S3Proxy on 127.0.0.1 with a file system store in the work directory and creates the bucket
+# starts S3Proxy on 127.0.0.1 and creates the bucket. Its store is jclouds' in-memory blob store, a
+# flat key space as in S3: its file system stores map keys to directories and refuse to delete
+# a "directory" object (the markers that Hadoop's S3A deletes after writing a file) that has files
+# below it.
 s3_start_server() {
     s3_port="$(free_port)"
-    mkdir -p "${S3_DATA}"
     cat >"${WORK}/s3proxy.properties" <<EOF
 s3proxy.endpoint=http://127.0.0.1:${s3_port}
 s3proxy.authorization=aws-v2-or-v4
 s3proxy.identity=${S3_ACCESS_KEY}
 s3proxy.credential=${S3_SECRET_KEY}
-jclouds.provider=filesystem-nio2
+jclouds.provider=transient
 jclouds.identity=${S3_ACCESS_KEY}
 jclouds.credential=${S3_SECRET_KEY}
-jclouds.filesystem.basedir=${S3_DATA}
 EOF
     (
-        exec java -Xmx512m -jar "${WORK}/s3proxy/s3proxy-${S3PROXY_VERSION}-jar-with-dependencies.jar" \
+        exec java -Xmx1g -jar "${WORK}/s3proxy/s3proxy-${S3PROXY_VERSION}-jar-with-dependencies.jar" \
             --properties "${WORK}/s3proxy.properties" >"${LOG_DIR}/s3proxy.log" 2>&1 </dev/null
     ) &
     s3_pid=$!
@@ -109,13 +109,20 @@ s3_measure_put() {
     # one curl process for all, so that the figure is the server's, not curl's start-up
     s3_put_small="$(curl -sS -f --max-time 120 --aws-sigv4 "aws:amz:us-east-1:s3" \
         --user "${S3_ACCESS_KEY}:${S3_SECRET_KEY}" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
-        -o /dev/null -w '%{size_upload} %{time_total}\n' "${small_args[@]}" | mib_per_s)"
+        -o /dev/null -w '%{size_upload} %{time_total}\n' "${small_args[@]}" | mib_per_s)" ||
+        s3_put_small="failed"
     rm -f "${large}" "${small}"
+    # the server keeps objects in memory
+    for i in 1 2 3; do
+        s3_request "/${S3_BUCKET}/put-probe/large-${i}" -X DELETE -o /dev/null || true
+    done
 }
 
-# the objects under a prefix of the bucket, listed through the S3 API: "<count> <bytes>"
+# the objects under a prefix of the bucket, listed through the S3 API (one page, up to 1000
+# objects): "<count> <bytes>"
 s3_list() {
-    s3_request "/${S3_BUCKET}?list-type=2&prefix=$1" |
+    # the signature covers the query as the server decodes it: '/' must be sent encoded
+    s3_request "/${S3_BUCKET}?list-type=2&prefix=${1//\//%2F}" |
         grep -o '<Size>[0-9]*</Size>' | tr -dc '0-9\n' |
         awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }'
 }
@@ -123,7 +130,7 @@ s3_list() {
 # checks that the job's checkpoints are objects on the S3 server
 s3_check_checkpoints_stored() {
     local job="$1" latest="$2" listed count bytes
-    listed="$(s3_list "checkpoints/${job}/shared/")"
+    listed="$(s3_list "checkpoints/${job}/shared/")" || listed="0 0"
     read -r count bytes <<<"${listed}"
     if [[ "${latest}" == "s3://${S3_BUCKET}/checkpoints/${job}/chk-"* ]] && [ "${count}" -gt 0 ]; then
         pass "checkpoints are on the S3 server: ${latest}; ${count} objects ($(human_bytes "${bytes}")) under shared/ listed through the S3 API"
