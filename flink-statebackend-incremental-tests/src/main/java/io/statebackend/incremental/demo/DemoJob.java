@@ -20,9 +20,11 @@ import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.connector.datagen.source.GeneratorFunction;
@@ -37,6 +39,7 @@ import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.FileUtils;
 
@@ -55,6 +58,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 /**
@@ -105,6 +109,9 @@ public final class DemoJob {
     private static final int SMALL_UPLOAD_PERCENT = 10;
 
     private static final String ROW_FORMAT = "| %10s | %12s | %17s | %8s | %10s |%n";
+
+    /** Set when Ctrl-C stops a demo with the web UI: the table ends without an error. */
+    private static final AtomicBoolean STOPPING = new AtomicBoolean();
 
     private DemoJob() {}
 
@@ -223,6 +230,9 @@ public final class DemoJob {
             config.set(RestOptions.BIND_ADDRESS, "localhost");
             config.set(RestOptions.ADDRESS, "localhost");
             config.set(RestOptions.PORT, options.webUiPort);
+            // any free port for the rest, as withRandomPorts() does for all of them
+            config.set(JobManagerOptions.PORT, 0);
+            config.set(TaskManagerOptions.RPC_PORT, "0");
         }
 
         out.println("Incremental RocksDB state backend demo");
@@ -244,17 +254,15 @@ public final class DemoJob {
                         + " to random keys; parallelism %d%n",
                 "job", options.keys, PROFILE_BYTES, options.updatesPerSecond, PARALLELISM);
 
-        final MiniClusterConfiguration clusterConfig =
+        final MiniClusterConfiguration.Builder clusterBuilder =
                 new MiniClusterConfiguration.Builder()
                         .setConfiguration(config)
                         .setNumTaskManagers(1)
-                        .setNumSlotsPerTaskManager(PARALLELISM)
-                        .withRandomPorts()
-                        .build();
-        if (webUi) {
-            // withRandomPorts() sets the REST port to 0; the demo's port wins
-            clusterConfig.getConfiguration().set(RestOptions.PORT, options.webUiPort);
+                        .setNumSlotsPerTaskManager(PARALLELISM);
+        if (!webUi) {
+            clusterBuilder.withRandomPorts();
         }
+        final MiniClusterConfiguration clusterConfig = clusterBuilder.build();
 
         final MiniCluster cluster = new MiniCluster(clusterConfig);
         try {
@@ -271,8 +279,9 @@ public final class DemoJob {
             }
             out.println();
 
-            final JobGraph jobGraph =
-                    buildJob(config, options, webUi).getStreamGraph().getJobGraph();
+            final StreamGraph streamGraph = buildJob(config, options, webUi).getStreamGraph();
+            streamGraph.setJobName("Incremental RocksDB state backend demo");
+            final JobGraph jobGraph = streamGraph.getJobGraph();
             final JobID jobId = cluster.submitJob(jobGraph).get().getJobID();
 
             final List<AbstractCheckpointStats> completed = new ArrayList<>();
@@ -306,6 +315,7 @@ public final class DemoJob {
     }
 
     private static void stopOnInterrupt(MiniCluster cluster, Path checkpointDir, PrintStream out) {
+        STOPPING.set(true);
         out.println();
         out.println("Stopping the demo ...");
         try {
@@ -314,6 +324,7 @@ public final class DemoJob {
             out.println("The cluster did not shut down cleanly: " + e);
         }
         FileUtils.deleteDirectoryQuietly(checkpointDir.toFile());
+        out.println("Stopped; the checkpoint directory is deleted.");
     }
 
     // ------------------------------------------------------------------------
@@ -578,7 +589,19 @@ public final class DemoJob {
         }
         int shown = 0;
         while (shown < toShow) {
-            final JobStatus status = cluster.getJobStatus(jobId).get();
+            if (STOPPING.get()) {
+                return true;
+            }
+            final JobStatus status;
+            try {
+                status = cluster.getJobStatus(jobId).get();
+            } catch (Exception e) {
+                if (STOPPING.get()) {
+                    // the cluster shut down under the poll
+                    return true;
+                }
+                throw e;
+            }
             if (status.isGloballyTerminalState()) {
                 final JobResult result = cluster.requestJobResult(jobId).get();
                 out.printf("The job ended after %d checkpoints: %s%n", completed.size(), status);
