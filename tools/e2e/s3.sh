@@ -75,7 +75,7 @@ EOF
     pass "S3 server up: S3Proxy ${S3PROXY_VERSION} (pid ${s3_pid}) on 127.0.0.1:${s3_port}, bucket s3://${S3_BUCKET}"
 }
 
-# the lines config.yaml needs for Flink's S3 file system to reach the server
+# the lines config.yaml needs for Flink's S3 file system to reach the server, and the S3 run's own
 s3_flink_config() {
     cat <<EOF
 s3.endpoint: http://127.0.0.1:${s3_port}
@@ -84,6 +84,9 @@ s3.connection.ssl.enabled: false
 s3.access-key: ${S3_ACCESS_KEY}
 s3.secret-key: ${S3_SECRET_KEY}
 s3.buffer.dir: ${WORK}/tmp/s3a
+# every file of a checkpoint an object on the server: by default files below 20 KB, most of this
+# small job's RocksDB files, go into _metadata instead
+state.storage.fs.memory-threshold: 1kb
 EOF
 }
 
