@@ -420,7 +420,9 @@ checks_at_least() {
 
 # the kinds of keyed state handle in a checkpoint's or savepoint's _metadata (SnapshotInspector)
 snapshot_format() {
-    FLINK_CONF_DIR="${FLINK_HOME}/conf" FLINK_PLUGINS_DIR="${FLINK_HOME}/plugins" java -classpath "$(flink_classpath):${E2E_DIR}/job/target/e2e-job.jar" \
+    # file systems other than file:// (s3://) come from plugins/, configured by config.yaml
+    FLINK_CONF_DIR="${FLINK_HOME}/conf" FLINK_PLUGINS_DIR="${FLINK_HOME}/plugins" \
+        java -classpath "$(flink_classpath):${E2E_DIR}/job/target/e2e-job.jar" \
         -Dlog.file="${LOG_DIR}/inspector.log" \
         -Dlog4j.configurationFile="file:${FLINK_HOME}/conf/log4j.properties" \
         io.statebackend.incremental.e2e.SnapshotInspector "$1" 2>"${WORK}/inspector.err" ||
