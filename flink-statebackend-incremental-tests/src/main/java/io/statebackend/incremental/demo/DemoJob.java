@@ -21,6 +21,7 @@ import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.JobManagerOptions;
+import org.apache.flink.configuration.MetricOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
@@ -109,6 +110,9 @@ public final class DemoJob {
     private static final int SMALL_UPLOAD_PERCENT = 10;
 
     private static final String ROW_FORMAT = "| %10s | %12s | %17s | %8s | %10s |%n";
+
+    /** The source's gauge: how many keys of its share of the initial load it has yet to emit. */
+    static final String LOAD_REMAINING_METRIC = "demoKeysToLoad";
 
     /** Set when Ctrl-C stops a demo with the web UI: the table ends without an error. */
     private static final AtomicBoolean STOPPING = new AtomicBoolean();
@@ -223,6 +227,8 @@ public final class DemoJob {
                 CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         config.set(WebOptions.CHECKPOINTS_HISTORY_SIZE, 4 * options.checkpoints);
+        // the end of the initial load is read from the source's metric through the REST API
+        config.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofSeconds(1));
         // a failure of the backend ends the demo with its cause instead of restarting forever
         config.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
         final boolean webUi = options.webUiPort > 0;
@@ -283,18 +289,25 @@ public final class DemoJob {
             streamGraph.setJobName("Incremental RocksDB state backend demo");
             final JobGraph jobGraph = streamGraph.getJobGraph();
             final JobID jobId = cluster.submitJob(jobGraph).get().getJobID();
+            final InitialLoadWatch load =
+                    new InitialLoadWatch(
+                            cluster.getRestAddress().get(),
+                            jobId,
+                            jobGraph.getVerticesSortedTopologicallyFromSources().get(0).getID(),
+                            PARALLELISM);
 
             final List<AbstractCheckpointStats> completed = new ArrayList<>();
-            if (!printCheckpoints(cluster, jobId, options.checkpoints, completed, out)) {
+            if (!printCheckpoints(
+                    cluster, jobId, load, options, options.checkpoints, completed, out)) {
                 return false;
             }
-            printSummary(completed, out);
+            printSummary(completed, load.doneAtMillis(), out);
 
             if (webUi) {
                 out.println();
                 out.println("The job keeps running; press Ctrl-C to stop the demo.");
                 // rows keep coming until the shutdown hook stops the cluster
-                printCheckpoints(cluster, jobId, Integer.MAX_VALUE, completed, out);
+                printCheckpoints(cluster, jobId, load, options, Integer.MAX_VALUE, completed, out);
                 return true;
             }
 
@@ -438,6 +451,7 @@ public final class DemoJob {
         private transient int parallelism;
         private transient long emitted;
         private transient long updates;
+        private transient volatile long loadRemaining;
 
         EventGenerator(int keys, int updatesPerSecond) {
             this.keys = keys;
@@ -448,6 +462,13 @@ public final class DemoJob {
         public void open(SourceReaderContext readerContext) {
             subtask = readerContext.getIndexOfSubtask();
             parallelism = readerContext.currentParallelism();
+            // the keys i, i + p, i + 2p, ... below keys
+            loadRemaining = subtask < keys ? (keys - subtask + parallelism - 1) / parallelism : 0;
+            readerContext.metricGroup().gauge(LOAD_REMAINING_METRIC, () -> loadRemaining);
+        }
+
+        long loadRemaining() {
+            return loadRemaining;
         }
 
         @Override
@@ -458,6 +479,7 @@ public final class DemoJob {
             final long loadKey = emitted * parallelism + subtask;
             emitted++;
             if (loadKey < keys) {
+                loadRemaining--;
                 return new Event((int) loadKey, category, amount, 0L, mixed);
             }
             final int key = (int) Long.remainderUnsigned(mixed, keys);
@@ -561,6 +583,8 @@ public final class DemoJob {
     private static boolean printCheckpoints(
             MiniCluster cluster,
             JobID jobId,
+            InitialLoadWatch load,
+            Options options,
             int toShow,
             List<AbstractCheckpointStats> completed,
             PrintStream out)
@@ -620,6 +644,13 @@ public final class DemoJob {
                 return false;
             }
 
+            if (load.poll()) {
+                out.printf(
+                        "| %10s | all %,d keys written once; %,d updates/s to random keys from here"
+                                + " on%n",
+                        "", options.keys, options.updatesPerSecond);
+            }
+
             final AccessExecutionGraph graph = cluster.getExecutionGraph(jobId).get();
             final CheckpointStatsSnapshot snapshot = graph.getCheckpointStatsSnapshot();
             final List<AbstractCheckpointStats> history = new ArrayList<>();
@@ -656,21 +687,32 @@ public final class DemoJob {
     }
 
     /**
-     * Summarises the checkpoints after the first (which uploads all the state it has): the median
-     * share of its state that a checkpoint uploaded, how many stayed below {@value
-     * #SMALL_UPLOAD_PERCENT}%, and the bytes uploaded in all against what full checkpoints of the
-     * same state would have uploaded.
+     * Summarises the checkpoints triggered after the initial load was seen done (or, if it was not
+     * seen, all after the first, which uploads all the state it has): the median share of its state
+     * that a checkpoint uploaded, how many stayed below {@value #SMALL_UPLOAD_PERCENT}%, and the
+     * bytes uploaded in all against what full checkpoints of the same state would have uploaded.
      */
-    private static void printSummary(List<AbstractCheckpointStats> completed, PrintStream out) {
-        if (completed.size() < 2) {
+    private static void printSummary(
+            List<AbstractCheckpointStats> completed, long loadDoneAtMillis, PrintStream out) {
+        final List<AbstractCheckpointStats> summarised = new ArrayList<>();
+        for (AbstractCheckpointStats stats :
+                completed.subList(Math.min(1, completed.size()), completed.size())) {
+            if (loadDoneAtMillis < 0 || stats.getTriggerTimestamp() > loadDoneAtMillis) {
+                summarised.add(stats);
+            }
+        }
+        out.println();
+        if (summarised.isEmpty()) {
+            out.println(
+                    "No checkpoint was triggered after the initial load was seen done;"
+                            + " run with more --checkpoints.");
             return;
         }
-        final List<AbstractCheckpointStats> later = completed.subList(1, completed.size());
         long uploaded = 0;
         long referred = 0;
         int small = 0;
         final List<Double> percents = new ArrayList<>();
-        for (AbstractCheckpointStats stats : later) {
+        for (AbstractCheckpointStats stats : summarised) {
             uploaded += stats.getCheckpointedSize();
             referred += stats.getStateSize();
             final double percent =
@@ -683,30 +725,28 @@ public final class DemoJob {
             }
         }
         percents.sort(Double::compare);
+        final int middle = percents.size() / 2;
         final double median =
                 percents.size() % 2 == 1
-                        ? percents.get(percents.size() / 2)
-                        : (percents.get(percents.size() / 2 - 1)
-                                        + percents.get(percents.size() / 2))
-                                / 2;
-        out.println();
+                        ? percents.get(middle)
+                        : (percents.get(middle - 1) + percents.get(middle)) / 2;
         out.printf(
                 Locale.ROOT,
-                "Checkpoints %d to %d: median upload %.1f%% of the state they refer to; %d of %d"
-                        + " uploaded less than %d%%.%n",
-                later.get(0).getCheckpointId(),
-                later.get(later.size() - 1).getCheckpointId(),
+                "%s, checkpoints %d to %d: median upload %.1f%% of the state they refer to;"
+                        + " %d of %d uploaded less than %d%%.%n",
+                loadDoneAtMillis < 0 ? "After the first" : "After the initial load",
+                summarised.get(0).getCheckpointId(),
+                summarised.get(summarised.size() - 1).getCheckpointId(),
                 median,
                 small,
-                later.size(),
+                summarised.size(),
                 SMALL_UPLOAD_PERCENT);
         out.printf(
                 "In all they uploaded %s where full checkpoints would have uploaded %s (%s).%n",
                 formatBytes(uploaded), formatBytes(referred), percent(uploaded, referred));
         out.println(
-                "Large uploads come while the keys are first written and after RocksDB compacts:"
-                        + " a compaction rewrites files, and the next checkpoint uploads the new"
-                        + " ones.");
+                "The large uploads follow RocksDB compactions: a compaction rewrites files, and the"
+                        + " next checkpoint uploads the new ones.");
     }
 
     /**

@@ -5,6 +5,7 @@ import org.apache.flink.api.connector.source.SourceReaderContext;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiter;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.groups.SourceReaderMetricGroup;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.util.UserCodeClassLoader;
 
 import org.junit.jupiter.api.Test;
@@ -31,11 +32,14 @@ class DemoJobTest {
             generator.open(readerContext(subtask, parallelism));
             // the reader's share of the load, then updates
             final int share = (keys - subtask + parallelism - 1) / parallelism;
+            assertThat(generator.loadRemaining()).isEqualTo(share);
             for (long i = 0; i < share; i++) {
                 final DemoJob.Event event = generator.map(subtask * 1_000_000L + i);
                 assertThat(event.timestamp).isZero();
                 loaded.add(event.key);
             }
+            // the gauge that tells the demo the load is done
+            assertThat(generator.loadRemaining()).isZero();
             long previousTimestamp = 0;
             for (long i = 0; i < 500; i++) {
                 final DemoJob.Event event = generator.map(subtask * 1_000_000L + share + i);
@@ -90,7 +94,7 @@ class DemoJobTest {
         return new SourceReaderContext() {
             @Override
             public SourceReaderMetricGroup metricGroup() {
-                throw new UnsupportedOperationException();
+                return UnregisteredMetricsGroup.createSourceReaderMetricGroup();
             }
 
             @Override
