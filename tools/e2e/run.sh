@@ -6,15 +6,20 @@
 # Builds the backend's distribution tarball and the test job, assembles a Flink 1.20 installation
 # from Maven Central artifacts in a temporary directory (lib/ as flink-dist would have it, including
 # Flink's own RocksDB backend with FRocksDB), unpacks the tarball into it, and starts a JobManager
-# and a TaskManager as separate JVMs. Through the REST API it then:
+# and one or more TaskManagers as separate JVMs. Through the REST API it then:
 #   1. runs the job (parallelism 2) until it has completed 3 checkpoints, printing their sizes;
-#   2. kill -9s the TaskManager, starts another, and checks that the job restored the latest
-#      checkpoint and that its state is exact;
+#   2. kill -9s the (first) TaskManager, starts another, and checks that the job restored the
+#      latest checkpoint and that its state is exact;
 #   3. stops the job with a canonical savepoint and resumes it at parallelism 3;
 #   4. stops it with a native savepoint and resumes it at parallelism 1 without a rate limit, lets
 #      it finish, and compares every key's final state with the expected one.
 # The job checks its own state at every record (tools/e2e/job). Every check prints PASS: or FAIL:;
 # the script exits non-zero if any failed. All processes it started are ended on every exit.
+#
+# With E2E_STORAGE=s3 checkpoints and savepoints go to s3://e2e/... on an S3-compatible server that
+# the script starts on 127.0.0.1 (S3Proxy), through Flink's S3 file system plugin, on two
+# TaskManagers; the upload throughput of the checkpoints is printed next to the server's raw PUT
+# throughput (tools/e2e/s3.sh).
 #
 # Needs JDK 17, Maven (with access to Maven Central), curl and jq.
 # Environment (all optional):
@@ -24,6 +29,8 @@
 #   E2E_KEYS, E2E_RECORDS_PER_KEY, E2E_RATE   size and speed of the job (defaults 1000, 300, 1000/s)
 #   E2E_EXPECT_INCREMENTAL=false  do not require checkpoints to be incremental
 #   E2E_STATE_BACKEND=rocksdb  run the same test on Flink's own RocksDB backend, to check the test
+#   E2E_STORAGE=s3             checkpoints and savepoints on a local S3 server (default: local)
+#   E2E_TASKMANAGERS           number of TaskManagers (default 1, with E2E_STORAGE=s3 2)
 set -euo pipefail
 
 start_time=$(date +%s)
@@ -44,15 +51,38 @@ FAILURE_PREFIX="E2E state check failed"
 # the job's metric: records whose key's state was exactly as expected, per task attempt
 CHECKS_METRIC=stateChecks
 
+STORAGE="${E2E_STORAGE:-local}"
+case "${STORAGE}" in
+    local) default_taskmanagers=1 ;;
+    s3) default_taskmanagers=2 ;;
+    *)
+        echo "E2E_STORAGE must be local or s3, not '${STORAGE}'"
+        exit 2
+        ;;
+esac
+TASKMANAGERS="${E2E_TASKMANAGERS:-${default_taskmanagers}}"
+# 4 slots in all (parallelism 3 needs 3), spread over the TaskManagers
+SLOTS_PER_TASKMANAGER=$(((4 + TASKMANAGERS - 1) / TASKMANAGERS))
+
 WORK="$(mktemp -d -t incremental-e2e-XXXXXX)"
 FLINK_HOME="${WORK}/flink"
 LOG_DIR="${FLINK_HOME}/log"
+if [ "${STORAGE}" = s3 ]; then
+    # shellcheck source=tools/e2e/s3.sh
+    source "${E2E_DIR}/s3.sh"
+    CHECKPOINTS_URI="s3://${S3_BUCKET}/checkpoints"
+    SAVEPOINTS_URI="s3://${S3_BUCKET}/savepoints"
+else
+    CHECKPOINTS_URI="file://${WORK}/checkpoints"
+    SAVEPOINTS_URI="file://${WORK}/savepoints"
+fi
 
 failures=0
 started_pids=()
 started_pid=""
 jm_pid=""
 tm_pid=""
+first_tm_pid=""
 tm_count=0
 rest_port=""
 
@@ -95,7 +125,7 @@ print_diagnostics() {
     for f in "${LOG_DIR}"/*.log "${LOG_DIR}"/*.out; do
         [ -f "${f}" ] || continue
         echo "--- ${f}: errors (last 30 lines)"
-        grep -E " ERROR |^Caused by|${FAILURE_PREFIX}" "${f}" | tail -n 30 || true
+        grep -E " ERROR |^Caused by|^\[s3proxy\] [EW] |${FAILURE_PREFIX}" "${f}" | tail -n 30 || true
     done
 }
 
@@ -105,9 +135,10 @@ cleanup() {
     set +e
     echo
     log "stopping the cluster"
-    local pid
-    for pid in "${started_pids[@]}"; do
-        stop_pid "${pid}"
+    local pid i
+    # in the reverse order of their start: the cluster before the S3 server it writes to
+    for ((i = ${#started_pids[@]} - 1; i >= 0; i--)); do
+        stop_pid "${started_pids[i]}"
     done
     local left=""
     for pid in "${started_pids[@]}"; do
@@ -265,6 +296,7 @@ start_taskmanager() {
     start_process "taskmanager-${tm_count}" GET_TM_RESOURCE_PARAMS \
         org.apache.flink.runtime.taskexecutor.TaskManagerRunner
     tm_pid="${started_pid}"
+    first_tm_pid="${first_tm_pid:-${tm_pid}}"
     log "TaskManager ${tm_count} started (pid ${tm_pid})"
 }
 
@@ -346,6 +378,19 @@ keyed_vertex() {
     rest_get "/jobs/$1" | jq -r '.vertices[] | select(.name | contains("checked-state")) | .id'
 }
 
+# where the keyed operator's subtasks run, e.g. "0 on taskmanager-1, 1 on taskmanager-2"
+keyed_subtask_placement() {
+    local job="$1" subtask resource name
+    rest_get "/jobs/${job}/vertices/$(keyed_vertex "${job}")" |
+        jq -r '.subtasks[] | "\(.subtask) \(."taskmanager-id")"' |
+        while read -r subtask resource; do
+            # each TaskManager logs its resource id at start
+            name="$(grep -l -F -- "${resource}" "${LOG_DIR}"/taskmanager-*.log 2>/dev/null | sed -n 1p)"
+            name="${name##*/}"
+            echo "${subtask} on ${name%.log}"
+        done | paste -sd, - | sed 's/,/, /g'
+}
+
 exceptions_json() {
     rest_get "/jobs/$1/exceptions?maxExceptions=50"
 }
@@ -375,7 +420,9 @@ checks_at_least() {
 
 # the kinds of keyed state handle in a checkpoint's or savepoint's _metadata (SnapshotInspector)
 snapshot_format() {
-    java -classpath "$(flink_classpath):${E2E_DIR}/job/target/e2e-job.jar" \
+    # file systems other than file:// (s3://) come from plugins/, configured by config.yaml
+    FLINK_CONF_DIR="${FLINK_HOME}/conf" FLINK_PLUGINS_DIR="${FLINK_HOME}/plugins" \
+        java -classpath "$(flink_classpath):${E2E_DIR}/job/target/e2e-job.jar" \
         -Dlog.file="${LOG_DIR}/inspector.log" \
         -Dlog4j.configurationFile="file:${FLINK_HOME}/conf/log4j.properties" \
         io.statebackend.incremental.e2e.SnapshotInspector "$1" 2>"${WORK}/inspector.err" ||
@@ -439,7 +486,7 @@ stop_with_savepoint() {
     local job="$1" format="$2" response trigger status
     savepoint_path=""
     response="$(rest_post "/jobs/${job}/stop" \
-        "{\"drain\": false, \"formatType\": \"${format}\", \"targetDirectory\": \"file://${WORK}/savepoints\"}")"
+        "{\"drain\": false, \"formatType\": \"${format}\", \"targetDirectory\": \"${SAVEPOINTS_URI}\"}")"
     trigger="$(echo "${response}" | jq -r '."request-id" // empty')"
     if [ -z "${trigger}" ]; then
         fail "stop with a ${format} savepoint: the request was refused: $(echo "${response}" | jq -c .)"
@@ -513,6 +560,7 @@ maven() {
 require java mvn curl jq tar awk
 echo "=== incremental RocksDB state backend: end-to-end test on a Flink ${FLINK_VERSION} standalone cluster"
 echo "state.backend.type: ${STATE_BACKEND}"
+echo "checkpoints: ${CHECKPOINTS_URI}, savepoints: ${SAVEPOINTS_URI}, TaskManagers: ${TASKMANAGERS}"
 echo "work directory: ${WORK}"
 java -version 2>&1 | sed -n 1,1p
 
@@ -534,17 +582,20 @@ fi
 
 log "assembling Flink ${FLINK_VERSION} from Maven Central artifacts"
 mkdir -p "${FLINK_HOME}/lib" "${FLINK_HOME}/plugins" "${FLINK_HOME}/conf" "${LOG_DIR}" \
-    "${WORK}/checkpoints" "${WORK}/savepoints" "${WORK}/tmp" "${WORK}/web"
+    "${WORK}/tmp" "${WORK}/web"
+[ "${STORAGE}" = s3 ] || mkdir -p "${WORK}/checkpoints" "${WORK}/savepoints"
 maven -f "${E2E_DIR}/flink/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
     -Dflink.version="${FLINK_VERSION}" -DoutputDirectory="${FLINK_HOME}/lib" ||
     abort "resolving Flink's jars from Maven Central failed"
 tar -xzf "${tarball}" -C "${FLINK_HOME}"
+[ "${STORAGE}" != s3 ] || s3_install
 echo "lib/:     $(find "${FLINK_HOME}/lib" -name '*.jar' | wc -l) jars, among them:"
 (cd "${FLINK_HOME}" && ls lib | grep -E 'frocksdbjni|flink-statebackend|flink-runtime-[0-9]' | sed 's/^/          lib\//')
 echo "plugins/: $(cd "${FLINK_HOME}/plugins" && find . -type f | sed 's|^\./||' | paste -sd' ' -)"
 ls "${FLINK_HOME}"/lib/frocksdbjni-*.jar >/dev/null 2>&1 ||
     abort "FRocksDB is not in lib/: the test would not show the plugin's isolation"
 
+[ "${STORAGE}" != s3 ] || s3_start_server
 rest_port="$(free_port)"
 rpc_port="$(free_port)"
 cat >"${FLINK_HOME}/conf/config.yaml" <<EOF
@@ -560,13 +611,15 @@ rest.port: ${rest_port}
 
 jobmanager.memory.process.size: 800m
 taskmanager.memory.process.size: 1500m
-taskmanager.numberOfTaskSlots: 4
+taskmanager.numberOfTaskSlots: ${SLOTS_PER_TASKMANAGER}
 parallelism.default: 2
+# with several TaskManagers, every one of them runs subtasks of the job
+cluster.evenly-spread-out-slots: true
 
 state.backend.type: ${STATE_BACKEND}
 state.backend.incremental: true
-state.checkpoints.dir: file://${WORK}/checkpoints
-state.savepoints.dir: file://${WORK}/savepoints
+state.checkpoints.dir: ${CHECKPOINTS_URI}
+state.savepoints.dir: ${SAVEPOINTS_URI}
 # retained long enough for the script to read the latest one's _metadata
 state.checkpoints.num-retained: 10
 execution.checkpointing.interval: 1 s
@@ -588,6 +641,7 @@ web.tmpdir: ${WORK}/web
 web.upload.dir: ${WORK}/web
 blob.storage.directory: ${WORK}/tmp
 EOF
+[ "${STORAGE}" != s3 ] || s3_flink_config >>"${FLINK_HOME}/conf/config.yaml"
 cat >"${FLINK_HOME}/conf/log4j.properties" <<'EOF'
 rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = MainAppender
@@ -607,12 +661,14 @@ start_process jobmanager GET_JM_RESOURCE_PARAMS \
     org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint
 jm_pid="${started_pid}"
 log "JobManager started (pid ${jm_pid}), REST on port ${rest_port}"
-start_taskmanager
+for _ in $(seq 1 "${TASKMANAGERS}"); do
+    start_taskmanager
+done
 wait_until 90 "the JobManager's REST API" rest_get /overview >/dev/null 2>&1 ||
     abort "the JobManager's REST API did not come up"
-wait_until 90 "the TaskManager to register" registered_taskmanagers_are 1 ||
-    abort "the TaskManager did not register"
-pass "cluster up: $(rest_get /overview | jq -r '"Flink \(."flink-version"), \(.taskmanagers) TaskManager, \(."slots-total") slots"')"
+wait_until 90 "the TaskManagers to register" registered_taskmanagers_are "${TASKMANAGERS}" ||
+    abort "the TaskManagers did not register"
+pass "cluster up: $(rest_get /overview | jq -r '"Flink \(."flink-version"), \(.taskmanagers) TaskManager(s), \(."slots-total") slots"')"
 
 upload_jar
 log "job jar uploaded"
@@ -636,6 +692,7 @@ fi
 print_checkpoint_header
 print_new_checkpoints "${job_a}"
 pass "$(completed_checkpoints "${job_a}") checkpoints completed"
+echo "    keyed subtasks: $(keyed_subtask_placement "${job_a}")"
 
 check_state_exact "${job_a}" "before the TaskManager is killed"
 print_new_checkpoints "${job_a}"
@@ -678,10 +735,16 @@ if [ "${EXPECT_INCREMENTAL}" = "true" ]; then
     fi
 fi
 
-log "kill -9 TaskManager 1 (pid ${tm_pid})"
-kill -9 "${tm_pid}"
-wait "${tm_pid}" 2>/dev/null || true
-if ps -p "${tm_pid}" >/dev/null 2>&1; then
+if [ "${STORAGE}" = s3 ]; then
+    s3_check_checkpoints_stored "${job_a}" "${latest_checkpoint}"
+    s3_measure_put
+    s3_print_throughput "${job_a}" "$(keyed_vertex "${job_a}")"
+fi
+
+log "kill -9 TaskManager 1 (pid ${first_tm_pid})"
+kill -9 "${first_tm_pid}"
+wait "${first_tm_pid}" 2>/dev/null || true
+if ps -p "${first_tm_pid}" >/dev/null 2>&1; then
     abort "TaskManager 1 is still alive after kill -9"
 fi
 wait_until 60 "the JobManager to notice the lost TaskManager" some_vertex_not_running "${job_a}" ||
@@ -700,6 +763,7 @@ else
     fail "after the TaskManager was killed, latest.restored is '${restored}' (id, is_savepoint); expected checkpoint ${latest_before_kill}"
 fi
 check_state_exact "${job_a}" "after recovery"
+echo "    keyed subtasks after recovery: $(keyed_subtask_placement "${job_a}")"
 print_new_checkpoints "${job_a}"
 restarts="$(restarts_of "${job_a}")"
 if [ "${restarts}" = 1 ]; then

@@ -1,5 +1,9 @@
 package io.statebackend.incremental.e2e;
 
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.GlobalConfiguration;
+import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.core.plugin.PluginUtils;
 import org.apache.flink.runtime.checkpoint.Checkpoints;
 import org.apache.flink.runtime.checkpoint.OperatorState;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -19,7 +23,9 @@ import java.util.TreeMap;
  * _metadata} the way the JobManager reads it: {@code KeyGroupsStateHandle} (a full checkpoint in
  * the canonical stream), {@code KeyGroupsSavepointStateHandle} (a canonical savepoint), {@code
  * IncrementalRemoteKeyedStateHandle} (RocksDB files: an incremental checkpoint or a native
- * savepoint). Runs on the class path of the cluster's lib/ plus the job jar.
+ * savepoint). Runs on the class path of the cluster's lib/ plus the job jar; file systems other
+ * than the local one (s3://) come from the cluster's plugins/ ({@code FLINK_PLUGINS_DIR}),
+ * configured by its config.yaml ({@code FLINK_CONF_DIR}), as in the JobManager.
  *
  * <p>Usage: {@code SnapshotInspector <checkpoint or savepoint path, as the REST API gives it>};
  * prints one line such as {@code IncrementalRemoteKeyedStateHandle x2 (shared files 8, private
@@ -33,6 +39,12 @@ public final class SnapshotInspector {
         if (args.length != 1) {
             throw new IllegalArgumentException("Usage: SnapshotInspector <snapshot path>");
         }
+        final String confDir = System.getenv("FLINK_CONF_DIR");
+        final Configuration config =
+                confDir == null
+                        ? new Configuration()
+                        : GlobalConfiguration.loadConfiguration(confDir);
+        FileSystem.initialize(config, PluginUtils.createPluginManagerFromRootFolder(config));
         final CompletedCheckpointStorageLocation location =
                 AbstractFsCheckpointStorageAccess.resolveCheckpointPointer(args[0]);
         final CheckpointMetadata metadata;
