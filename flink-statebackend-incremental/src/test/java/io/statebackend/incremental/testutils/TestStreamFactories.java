@@ -254,6 +254,99 @@ public final class TestStreamFactories {
         }
     }
 
+    /**
+     * Delegates to another factory; the first {@code failures} streams of {@code failingScope} fail
+     * like a flaky object store, after some of their bytes reached storage: at their first write,
+     * or with {@code failOnComplete} when they are completed. Their files are deleted only by the
+     * uploader closing the failed stream. Other streams, and those of this scope once the failures
+     * are used up, work.
+     */
+    public static final class FlakyStreamFactory implements CheckpointStreamFactory {
+        private final CheckpointStreamFactory delegate;
+        private final CheckpointedStateScope failingScope;
+        private final boolean failOnComplete;
+        private final AtomicInteger failuresLeft;
+        private final AtomicInteger failed = new AtomicInteger();
+        private final AtomicInteger created = new AtomicInteger();
+        private final List<StreamStateHandle> produced = new CopyOnWriteArrayList<>();
+
+        public FlakyStreamFactory(
+                CheckpointStreamFactory delegate,
+                CheckpointedStateScope failingScope,
+                int failures,
+                boolean failOnComplete) {
+            this.delegate = delegate;
+            this.failingScope = failingScope;
+            this.failOnComplete = failOnComplete;
+            this.failuresLeft = new AtomicInteger(failures);
+        }
+
+        /** Every stream of the scope fails. */
+        public static FlakyStreamFactory failingAlways(
+                CheckpointStreamFactory delegate, CheckpointedStateScope failingScope) {
+            return new FlakyStreamFactory(delegate, failingScope, Integer.MAX_VALUE, false);
+        }
+
+        @Override
+        public CheckpointStateOutputStream createCheckpointStateOutputStream(
+                CheckpointedStateScope scope) throws IOException {
+            created.incrementAndGet();
+            final boolean fails = scope == failingScope && failuresLeft.getAndDecrement() > 0;
+            final CheckpointStateOutputStream stream =
+                    delegate.createCheckpointStateOutputStream(scope);
+            if (!fails) {
+                return new ForwardingStream(stream, false, produced);
+            }
+            return new ForwardingStream(stream, false, null) {
+                @Override
+                void beforeWrite() throws IOException {
+                    if (!failOnComplete) {
+                        failAfterSomeBytes(delegate);
+                    }
+                }
+
+                @Nullable
+                @Override
+                public StreamStateHandle closeAndGetHandle() throws IOException {
+                    failAfterSomeBytes(delegate);
+                    throw new IllegalStateException("unreachable");
+                }
+            };
+        }
+
+        private void failAfterSomeBytes(CheckpointStateOutputStream stream) throws IOException {
+            stream.write(new byte[8192]);
+            stream.flush();
+            throw new IOException("Injected transient failure " + failed.incrementAndGet());
+        }
+
+        /** Streams that failed so far. */
+        public int failedStreams() {
+            return failed.get();
+        }
+
+        public int createdStreams() {
+            return created.get();
+        }
+
+        /** Handles of the streams that completed. */
+        public List<StreamStateHandle> producedHandles() {
+            return new ArrayList<>(produced);
+        }
+
+        @Override
+        public boolean canFastDuplicate(
+                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
+            return false;
+        }
+
+        @Override
+        public List<StreamStateHandle> duplicate(
+                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
     private static class ForwardingStream extends CheckpointStateOutputStream {
         final CheckpointStateOutputStream delegate;
         private final boolean failOnWrite;
