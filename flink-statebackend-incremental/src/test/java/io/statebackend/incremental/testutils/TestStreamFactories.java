@@ -89,8 +89,10 @@ public final class TestStreamFactories {
     }
 
     /**
-     * Delegates to another factory and fails the {@code failOn}-th stream (1-based): either when it
-     * is created or, with {@code failOnWrite}, at its first write, after it was opened.
+     * Delegates to another factory and fails the {@code failOn}-th stream (1-based) and every later
+     * one, as storage that broke down: either when it is created or, with {@code failOnWrite}, at
+     * its first write, after it was opened. (A single failed stream would be retried away by the
+     * uploader; {@link FlakyStreamFactory} is the storage that recovers.)
      */
     public static final class FailingStreamFactory implements CheckpointStreamFactory {
         private final CheckpointStreamFactory delegate;
@@ -110,11 +112,11 @@ public final class TestStreamFactories {
         public CheckpointStateOutputStream createCheckpointStateOutputStream(
                 CheckpointedStateScope scope) throws IOException {
             int number = created.incrementAndGet();
-            if (number == failOn && !failOnWrite) {
+            if (number >= failOn && !failOnWrite) {
                 throw new IOException("Injected failure creating stream " + number);
             }
             return new ForwardingStream(
-                    delegate.createCheckpointStateOutputStream(scope), number == failOn, produced);
+                    delegate.createCheckpointStateOutputStream(scope), number >= failOn, produced);
         }
 
         public int createdStreams() {

@@ -1,14 +1,12 @@
 package io.statebackend.incremental.transfer;
 
+import io.statebackend.incremental.testutils.FlakyStreamStateHandle;
 import io.statebackend.incremental.testutils.TestStreamFactories;
 import io.statebackend.incremental.testutils.TestStreamFactories.FlakyStreamFactory;
 import io.statebackend.incremental.transfer.RocksDBStateUploader.FileUpload;
 
 import org.apache.flink.core.fs.CloseableRegistry;
-import org.apache.flink.core.fs.FSDataInputStream;
 import org.apache.flink.runtime.state.CheckpointedStateScope;
-import org.apache.flink.runtime.state.PhysicalStateHandleID;
-import org.apache.flink.runtime.state.StreamStateHandle;
 import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 
 import org.junit.jupiter.api.AfterEach;
@@ -25,7 +23,6 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CancellationException;
@@ -194,7 +191,7 @@ class TransferRetriesTest {
         List<Path> local = createFiles(tempDir.resolve("local"), 5, 80_000);
         List<StateFile> flaky = new ArrayList<>();
         for (StateFile file : uploadReliably(local)) {
-            flaky.add(file.withHandle(new FlakyHandle(file.getHandle(), 2)));
+            flaky.add(file.withHandle(new FlakyStreamStateHandle(file.getHandle(), 2)));
         }
         Path target = tempDir.resolve("target");
 
@@ -212,7 +209,8 @@ class TransferRetriesTest {
         List<Path> local = createFiles(tempDir.resolve("local"), 3, 80_000);
         List<StateFile> files = new ArrayList<>(uploadReliably(local));
         StateFile victim = files.get(1);
-        FlakyHandle broken = new FlakyHandle(victim.getHandle(), Integer.MAX_VALUE);
+        FlakyStreamStateHandle broken =
+                new FlakyStreamStateHandle(victim.getHandle(), Integer.MAX_VALUE);
         files.set(1, victim.withHandle(broken));
         Path target = tempDir.resolve("target");
 
@@ -227,7 +225,7 @@ class TransferRetriesTest {
                                 + "' of checkpoint 7 after 3 attempts")
                 .hasMessageContaining("attempt 3: ")
                 .hasMessageContaining("Injected read failure");
-        assertThat(broken.opened).hasValue(3);
+        assertThat(broken.openedStreams()).isEqualTo(3);
         assertThat(target).doesNotExist();
     }
 
@@ -255,71 +253,5 @@ class TransferRetriesTest {
             paths.add(Paths.get(((FileStateHandle) file.getHandle()).getFilePath().toUri()));
         }
         return paths;
-    }
-
-    /** The first {@code failures} reads of the file break off after a few bytes. */
-    static final class FlakyHandle implements StreamStateHandle {
-        private static final long serialVersionUID = 1L;
-
-        private final StreamStateHandle delegate;
-        private final int failures;
-        final AtomicInteger opened = new AtomicInteger();
-
-        FlakyHandle(StreamStateHandle delegate, int failures) {
-            this.delegate = delegate;
-            this.failures = failures;
-        }
-
-        @Override
-        public FSDataInputStream openInputStream() throws IOException {
-            final FSDataInputStream in = delegate.openInputStream();
-            if (opened.incrementAndGet() > failures) {
-                return in;
-            }
-            return new FSDataInputStream() {
-                @Override
-                public void seek(long desired) throws IOException {
-                    in.seek(desired);
-                }
-
-                @Override
-                public long getPos() throws IOException {
-                    return in.getPos();
-                }
-
-                @Override
-                public int read() throws IOException {
-                    if (in.getPos() >= 1000) {
-                        throw new IOException("Injected read failure");
-                    }
-                    return in.read();
-                }
-
-                @Override
-                public void close() throws IOException {
-                    in.close();
-                }
-            };
-        }
-
-        @Override
-        public Optional<byte[]> asBytesIfInMemory() {
-            return Optional.empty();
-        }
-
-        @Override
-        public PhysicalStateHandleID getStreamStateHandleID() {
-            return delegate.getStreamStateHandleID();
-        }
-
-        @Override
-        public void discardState() throws Exception {
-            delegate.discardState();
-        }
-
-        @Override
-        public long getStateSize() {
-            return delegate.getStateSize();
-        }
     }
 }
