@@ -83,10 +83,11 @@ public final class IncrementalRocksDBSettings implements Serializable {
         this.transferThreads =
                 atLeast(config, IncrementalRocksDBOptions.CHECKPOINT_TRANSFER_THREAD_NUM, 1);
         this.uploadRetries = atLeast(config, IncrementalRocksDBOptions.UPLOAD_RETRIES, 0);
+        final Integer downloadRetries = read(config, IncrementalRocksDBOptions.DOWNLOAD_RETRIES);
         this.downloadRetries =
-                config.getOptional(IncrementalRocksDBOptions.DOWNLOAD_RETRIES).isPresent()
-                        ? atLeast(config, IncrementalRocksDBOptions.DOWNLOAD_RETRIES, 0)
-                        : uploadRetries;
+                downloadRetries == null
+                        ? uploadRetries
+                        : atLeast(config, IncrementalRocksDBOptions.DOWNLOAD_RETRIES, 0);
         this.retryInitialBackoff = read(config, IncrementalRocksDBOptions.RETRY_INITIAL_BACKOFF);
         this.retryMaxBackoff = read(config, IncrementalRocksDBOptions.RETRY_MAX_BACKOFF);
         if (retryInitialBackoff.isNegative()) {

@@ -79,15 +79,22 @@ public final class TransferRetryPolicy {
     }
 
     /**
-     * The wait after the {@code failedAttempts}-th failure: the initial backoff doubled per earlier
-     * failure, capped at the maximum, of which a random half is taken off.
+     * The wait after the {@code failedAttempts}-th failure before jitter: the initial backoff
+     * doubled per earlier failure, capped at the maximum.
      */
-    long backoffMillis(int failedAttempts) {
+    public long backoffMillisWithoutJitter(int failedAttempts) {
         long backoff = initialBackoffMillis;
         for (int i = 1; i < failedAttempts && backoff < maxBackoffMillis; i++) {
             backoff *= 2;
         }
-        backoff = Math.min(backoff, maxBackoffMillis);
+        return Math.min(backoff, maxBackoffMillis);
+    }
+
+    /**
+     * The wait after the {@code failedAttempts}-th failure: up to half of it taken off at random.
+     */
+    long backoffMillis(int failedAttempts) {
+        final long backoff = backoffMillisWithoutJitter(failedAttempts);
         return backoff - (long) (backoff / 2.0 * random.getAsDouble());
     }
 
