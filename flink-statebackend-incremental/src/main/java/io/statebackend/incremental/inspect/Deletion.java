@@ -56,7 +56,9 @@ public final class Deletion {
         if (!dryRun) {
             for (StoredFile file : candidates) {
                 try {
-                    if (file.getPath().getFileSystem().delete(file.getPath(), false)) {
+                    final org.apache.flink.core.fs.FileSystem fs = file.getPath().getFileSystem();
+                    // gone meanwhile (Flink's own cleanup, or a second run) counts as deleted
+                    if (fs.delete(file.getPath(), false) || !fs.exists(file.getPath())) {
                         deleted.add(file);
                     } else {
                         failures.put(
