@@ -16,10 +16,10 @@ import java.util.function.LongSupplier;
  */
 public final class InspectorMain {
 
-    static final int OK = 0;
-    static final int FAILED = 1;
-    static final int USAGE = 2;
-    static final int REFUSED = 3;
+    public static final int OK = 0;
+    public static final int FAILED = 1;
+    public static final int USAGE = 2;
+    public static final int REFUSED = 3;
 
     private InspectorMain() {}
 
@@ -33,8 +33,13 @@ public final class InspectorMain {
         System.exit(run(args, System.out, System.err, System::currentTimeMillis));
     }
 
-    /** Runs the inspector; returns the exit status. */
-    static int run(String[] args, PrintStream out, PrintStream err, LongSupplier clock) {
+    /**
+     * Runs the inspector with Flink's file systems as they are set up in this JVM.
+     *
+     * @param clock the time file ages are measured against
+     * @return the exit status
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err, LongSupplier clock) {
         final InspectorOptions options;
         try {
             options = InspectorOptions.parse(args);
