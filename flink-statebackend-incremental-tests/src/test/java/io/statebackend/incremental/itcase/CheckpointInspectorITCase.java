@@ -6,7 +6,6 @@ import io.statebackend.incremental.itcase.IncrementalTestJobs.LastResultPerKeySi
 import io.statebackend.incremental.itcase.IncrementalTestJobs.ModuloKey;
 import io.statebackend.incremental.itcase.IncrementalTestJobs.SequenceGate;
 import io.statebackend.incremental.itcase.IncrementalTestJobs.SumListMap;
-import io.statebackend.incremental.itcase.RetainedCheckpoints.ReferencedFiles;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.functions.RichMapFunction;
@@ -18,6 +17,8 @@ import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.CheckpointType;
 import org.apache.flink.core.execution.RestoreMode;
 import org.apache.flink.runtime.checkpoint.AbstractCheckpointStats;
+import org.apache.flink.runtime.checkpoint.CheckpointException;
+import org.apache.flink.runtime.checkpoint.CheckpointFailureReason;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
@@ -29,6 +30,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.flink.util.ExceptionUtils;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,12 +42,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -53,10 +56,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The checkpoint inspector on the checkpoint directories of real jobs on this backend: after a job
  * was cancelled, and after a job was cancelled in the middle of a checkpoint that its keyed tasks
- * had already uploaded, it reports exactly the files in {@code shared/} that no retained checkpoint
- * refers to, as the test finds them by its own traversal of the retained checkpoints' handles;
- * refuses to delete them while the checkpoints are young; deletes exactly them when asked; and
- * every retained checkpoint then still restores to exactly the expected results.
+ * had already uploaded, with orphan files planted as a failed checkpoint's process leaves them when
+ * it dies, it reports exactly the files in {@code shared/} that no retained checkpoint refers to,
+ * as the test finds them by its own traversal of the retained checkpoints' handles; refuses to
+ * delete them while the checkpoints are young; deletes exactly them when asked; and every retained
+ * checkpoint then still restores to exactly the expected results.
  */
 // a safety net so that a hang fails this class instead of the whole build
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
@@ -101,7 +105,10 @@ class CheckpointInspectorITCase {
         final JobID jobId = runAndCheckpoint(cluster, checkpointsBase);
         IncrementalTestJobs.cancelAndWait(cluster, jobId);
         final Path jobDirectory = RetainedCheckpoints.jobDirectory(checkpointsBase, jobId);
-        awaitFlinkCleanup(jobDirectory);
+        // Flink removes subsumed checkpoints asynchronously; the comparisons below tell what
+        // matters
+        RetainedCheckpoints.awaitOnlyRetainedCheckpoints(
+                jobDirectory, IncrementalTestJobs.WAIT_TIMEOUT);
 
         // what a failed checkpoint's upload leaves behind when the process dies before cleaning up
         final Set<Path> planted = new TreeSet<>();
@@ -112,14 +119,14 @@ class CheckpointInspectorITCase {
             planted.add(orphan.toAbsolutePath().normalize());
         }
 
-        final Set<Path> unreferenced = unreferencedByOwnTraversal(jobDirectory);
+        final Set<Path> unreferenced = RetainedCheckpoints.unreferencedSharedFiles(jobDirectory);
         assertThat(unreferenced).isEqualTo(planted);
         inspectDeleteAndRestore(cluster, checkpointsBase, jobDirectory, unreferenced);
     }
 
     @Test
-    void findsTheFilesOfACheckpointCutOffByCancellation(@InjectMiniCluster MiniCluster cluster)
-            throws Exception {
+    void findsExactlyTheUnreferencedFilesAfterACheckpointCutOffByCancellation(
+            @InjectMiniCluster MiniCluster cluster) throws Exception {
         final Path checkpointsBase = Files.createTempDirectory(root, "cut-off-");
         final JobID jobId = runAndCheckpoint(cluster, checkpointsBase);
 
@@ -129,6 +136,7 @@ class CheckpointInspectorITCase {
         SequenceGate.allowUpTo(emitted);
         SequenceGate.awaitPosition(emitted);
         CheckpointBlocker.blockNext = true;
+        // all tasks run by now: the checkpoints above completed
         cluster.triggerCheckpoint(jobId, CheckpointType.CONFIGURED);
         CheckpointBlocker.blocked.await();
         final long cutOff = CheckpointBlocker.blockedCheckpoint;
@@ -138,16 +146,21 @@ class CheckpointInspectorITCase {
                 () -> "the keyed tasks to acknowledge checkpoint " + cutOff);
         IncrementalTestJobs.cancelAndWait(cluster, jobId);
         final Path jobDirectory = RetainedCheckpoints.jobDirectory(checkpointsBase, jobId);
-        awaitFlinkCleanup(jobDirectory);
+        // Flink removes subsumed checkpoints asynchronously; the comparisons below tell what
+        // matters
+        RetainedCheckpoints.awaitOnlyRetainedCheckpoints(
+                jobDirectory, IncrementalTestJobs.WAIT_TIMEOUT);
 
-        final Set<Path> unreferenced = unreferencedByOwnTraversal(jobDirectory);
+        // Flink discards what the acknowledged tasks uploaded for the aborted checkpoint (as long
+        // as its JobManager lives to do so); a planted file stands for what a crash leaves behind
+        final Path orphan = jobDirectory.resolve("shared").resolve(UUID.randomUUID().toString());
+        Files.write(orphan, new byte[4096]);
+        final Set<Path> unreferenced = RetainedCheckpoints.unreferencedSharedFiles(jobDirectory);
         System.out.printf(
-                "%s: checkpoint %d cut off by the cancellation left %d unreferenced files in"
-                        + " shared/%n",
+                "%s: after checkpoint %d was cut off by the cancellation, shared/ holds %d"
+                        + " unreferenced files (one planted)%n",
                 getClass().getSimpleName(), cutOff, unreferenced.size());
-        assertThat(unreferenced)
-                .as("the uploads of the keyed tasks for checkpoint %d", cutOff)
-                .isNotEmpty();
+        assertThat(unreferenced).contains(orphan.toAbsolutePath().normalize());
         inspectDeleteAndRestore(cluster, checkpointsBase, jobDirectory, unreferenced);
     }
 
@@ -214,16 +227,36 @@ class CheckpointInspectorITCase {
             throws Exception {
         final JobID jobId =
                 IncrementalTestJobs.submit(cluster, job(checkpointsBase, new Configuration()));
-        IncrementalTestJobs.waitUntil(
-                () -> IncrementalTestJobs.allTasksRunning(cluster, jobId),
-                () -> "all tasks of job " + jobId + " to run");
         for (int round = 1; round <= CHECKPOINTS; round++) {
             final long emitted = round * STEP;
             SequenceGate.allowUpTo(emitted);
             SequenceGate.awaitPosition(emitted);
-            cluster.triggerCheckpoint(jobId, CheckpointType.CONFIGURED).get();
+            triggerCheckpoint(cluster, jobId);
         }
         return jobId;
+    }
+
+    /** Takes a checkpoint once every task runs (the keyed tasks open RocksDB first). */
+    private static void triggerCheckpoint(MiniCluster cluster, JobID jobId) throws Exception {
+        final AtomicReference<Throwable> lastFailure = new AtomicReference<>();
+        IncrementalTestJobs.waitUntil(
+                () -> {
+                    try {
+                        cluster.triggerCheckpoint(jobId, CheckpointType.CONFIGURED).get();
+                        return true;
+                    } catch (Exception e) {
+                        final Optional<CheckpointException> declined =
+                                ExceptionUtils.findThrowable(e, CheckpointException.class);
+                        if (declined.isPresent()
+                                && declined.get().getCheckpointFailureReason()
+                                        == CheckpointFailureReason.NOT_ALL_REQUIRED_TASKS_RUNNING) {
+                            lastFailure.set(e);
+                            return false;
+                        }
+                        throw new IllegalStateException("Checkpoint failed", e);
+                    }
+                },
+                () -> "a checkpoint of job " + jobId + ", last failure: " + lastFailure.get());
     }
 
     /** Resumes from {@code checkpoint} and runs the rest of the input to its end. */
@@ -274,43 +307,6 @@ class CheckpointInspectorITCase {
                 .uid("discard")
                 .setParallelism(1);
         return env;
-    }
-
-    /**
-     * Files in {@code shared/} that none of the retained checkpoints refers to, by the test's own
-     * traversal of their handles.
-     */
-    private static Set<Path> unreferencedByOwnTraversal(Path jobDirectory) throws Exception {
-        final Set<Path> unreferenced =
-                RetainedCheckpoints.listFiles(jobDirectory.resolve("shared"));
-        for (Path checkpoint : RetainedCheckpoints.retainedCheckpoints(jobDirectory)) {
-            final ReferencedFiles referenced =
-                    RetainedCheckpoints.referencedFiles(
-                            RetainedCheckpoints.loadMetadata(checkpoint));
-            unreferenced.removeAll(referenced.allFiles());
-        }
-        return unreferenced;
-    }
-
-    /**
-     * Waits for Flink to remove the directories of subsumed and aborted checkpoints, which it does
-     * asynchronously; the shared files of subsumed checkpoints go with them.
-     */
-    private static void awaitFlinkCleanup(Path jobDirectory) throws Exception {
-        try {
-            IncrementalTestJobs.waitUntil(
-                    () -> {
-                        try {
-                            return RetainedCheckpoints.checkpointDirectories(jobDirectory)
-                                    .equals(RetainedCheckpoints.retainedCheckpoints(jobDirectory));
-                        } catch (Exception e) {
-                            throw new RuntimeException(e);
-                        }
-                    },
-                    () -> "Flink to remove the directories of subsumed checkpoints");
-        } catch (TimeoutException e) {
-            // the inspector reports such directories; the comparisons below tell what matters
-        }
     }
 
     private static int acknowledgedSubtasks(MiniCluster cluster, JobID jobId, long checkpointId) {
