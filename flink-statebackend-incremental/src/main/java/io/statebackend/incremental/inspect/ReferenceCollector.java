@@ -68,6 +68,7 @@ final class ReferenceCollector {
                             counter.privateFiles,
                             counter.inline));
         }
+        operators.sort(java.util.Comparator.comparing(OperatorSummary::getOperatorId));
         return new CheckpointSummary(
                 directory, metadata.getCheckpointId(), operators, shared, exclusive, unknown);
     }

@@ -27,8 +27,8 @@ final class TableReport {
                 appendCheckpoint(out, checkpoint);
             }
             appendSharedFiles(out, job, now);
-            appendUnreferenced(out, "shared/", job.getUnreferencedSharedFiles(), now);
-            appendUnreferenced(out, "taskowned/", job.getUnreferencedTaskOwnedFiles(), now);
+            appendUnreferenced(out, job, "shared/", job.getUnreferencedSharedFiles(), now);
+            appendUnreferenced(out, job, "taskowned/", job.getUnreferencedTaskOwnedFiles(), now);
             if (!job.getMissingFiles().isEmpty()) {
                 out.append("Files retained checkpoints refer to that are gone: ")
                         .append(job.getMissingFiles().size())
@@ -130,7 +130,7 @@ final class TableReport {
     }
 
     private static void appendUnreferenced(
-            StringBuilder out, String directory, List<StoredFile> files, long now) {
+            StringBuilder out, JobReport job, String directory, List<StoredFile> files, long now) {
         long total = 0;
         for (StoredFile file : files) {
             total += file.getSize();
@@ -143,7 +143,7 @@ final class TableReport {
         out.append(files.size()).append(" (").append(Formats.bytes(total)).append(")\n");
         final TextTable table = new TextTable("file", "size", "age").alignRight(1, 2);
         for (StoredFile file : files) {
-            table.add(file.getPath(), Formats.bytes(file.getSize()), age(file, now));
+            table.add(relativePath(job, file), Formats.bytes(file.getSize()), age(file, now));
         }
         table.appendTo(out);
         out.append('\n');
@@ -212,6 +212,13 @@ final class TableReport {
         for (int i = 0; i < directories.size(); i++) {
             out.append(i == 0 ? "" : ", ").append(directories.get(i).getName());
         }
+    }
+
+    /** The file's path below the job directory; the JSON output has the full paths. */
+    private static String relativePath(JobReport job, StoredFile file) {
+        final String jobPath = job.getDirectory().getPath().toUri().getPath();
+        final String path = file.getPath().toUri().getPath();
+        return path.startsWith(jobPath + "/") ? path.substring(jobPath.length() + 1) : path;
     }
 
     private static String age(StoredFile file, long now) {
