@@ -81,9 +81,15 @@ public final class InspectorMain {
             }
         }
         if (deletion != null && deletion.isRefused()) {
+            // the reasons are in the report; the first one here names the cause for logs
             err.println(
                     "statebackend-inspect: deletion refused, nothing deleted: "
-                            + String.join(" ", deletion.getRefusedBecause()));
+                            + deletion.getRefusedBecause().get(0)
+                            + (deletion.getRefusedBecause().size() > 1
+                                    ? " (and "
+                                            + (deletion.getRefusedBecause().size() - 1)
+                                            + " more)"
+                                    : ""));
             return REFUSED;
         }
         if (deletion != null && !deletion.getFailures().isEmpty()) {
