@@ -38,6 +38,21 @@ public final class TestStreamFactories {
                 4096);
     }
 
+    /** A factory of the tests' own streams: no handle is duplicated on the storage side. */
+    private abstract static class NonDuplicatingStreamFactory implements CheckpointStreamFactory {
+        @Override
+        public boolean canFastDuplicate(
+                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
+            return false;
+        }
+
+        @Override
+        public List<StreamStateHandle> duplicate(
+                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
     /** All regular files below {@code root}. */
     public static List<Path> filesBelow(Path root) throws IOException {
         try (Stream<Path> files = Files.walk(root)) {
@@ -46,7 +61,7 @@ public final class TestStreamFactories {
     }
 
     /** Delegates to another factory and counts the streams it creates, by scope. */
-    public static final class CountingStreamFactory implements CheckpointStreamFactory {
+    public static final class CountingStreamFactory extends NonDuplicatingStreamFactory {
         private final CheckpointStreamFactory delegate;
         private final AtomicInteger shared = new AtomicInteger();
         private final AtomicInteger exclusive = new AtomicInteger();
@@ -74,18 +89,6 @@ public final class TestStreamFactories {
             shared.set(0);
             exclusive.set(0);
         }
-
-        @Override
-        public boolean canFastDuplicate(
-                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
-            return false;
-        }
-
-        @Override
-        public List<StreamStateHandle> duplicate(
-                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
-            throw new UnsupportedOperationException();
-        }
     }
 
     /**
@@ -94,7 +97,7 @@ public final class TestStreamFactories {
      * its first write, after it was opened. (A single failed stream would be retried away by the
      * uploader; {@link FlakyStreamFactory} is the storage that recovers.)
      */
-    public static final class FailingStreamFactory implements CheckpointStreamFactory {
+    public static final class FailingStreamFactory extends NonDuplicatingStreamFactory {
         private final CheckpointStreamFactory delegate;
         private final int failOn;
         private final boolean failOnWrite;
@@ -127,25 +130,13 @@ public final class TestStreamFactories {
         public List<StreamStateHandle> producedHandles() {
             return new ArrayList<>(produced);
         }
-
-        @Override
-        public boolean canFastDuplicate(
-                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
-            return false;
-        }
-
-        @Override
-        public List<StreamStateHandle> duplicate(
-                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
-            throw new UnsupportedOperationException();
-        }
     }
 
     /**
      * Delegates to another factory; the {@code blockOn}-th stream blocks in its first write until
      * it is closed, like a stalled upload.
      */
-    public static final class BlockingStreamFactory implements CheckpointStreamFactory {
+    public static final class BlockingStreamFactory extends NonDuplicatingStreamFactory {
         private final CheckpointStreamFactory delegate;
         private final int blockOn;
         private final AtomicInteger created = new AtomicInteger();
@@ -170,18 +161,6 @@ public final class TestStreamFactories {
         public void awaitBlocked() throws InterruptedException {
             blocked.await();
         }
-
-        @Override
-        public boolean canFastDuplicate(
-                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
-            return false;
-        }
-
-        @Override
-        public List<StreamStateHandle> duplicate(
-                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
-            throw new UnsupportedOperationException();
-        }
     }
 
     /**
@@ -189,7 +168,7 @@ public final class TestStreamFactories {
      * is called, ignoring close and interruption meanwhile, like storage that hangs in a system
      * call. Tests must release it at the end, so that no thread stays blocked.
      */
-    public static final class StuckStreamFactory implements CheckpointStreamFactory {
+    public static final class StuckStreamFactory extends NonDuplicatingStreamFactory {
         private final CheckpointStreamFactory delegate;
         private final CountDownLatch stuck = new CountDownLatch(1);
         private final CountDownLatch released = new CountDownLatch(1);
@@ -242,18 +221,6 @@ public final class TestStreamFactories {
                 Thread.currentThread().interrupt();
             }
         }
-
-        @Override
-        public boolean canFastDuplicate(
-                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
-            return false;
-        }
-
-        @Override
-        public List<StreamStateHandle> duplicate(
-                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
-            throw new UnsupportedOperationException();
-        }
     }
 
     /**
@@ -263,7 +230,7 @@ public final class TestStreamFactories {
      * uploader closing the failed stream. Other streams, and those of this scope once the failures
      * are used up, work.
      */
-    public static final class FlakyStreamFactory implements CheckpointStreamFactory {
+    public static final class FlakyStreamFactory extends NonDuplicatingStreamFactory {
         private final CheckpointStreamFactory delegate;
         private final CheckpointedStateScope failingScope;
         private final boolean failOnComplete;
@@ -334,18 +301,6 @@ public final class TestStreamFactories {
         /** Handles of the streams that completed. */
         public List<StreamStateHandle> producedHandles() {
             return new ArrayList<>(produced);
-        }
-
-        @Override
-        public boolean canFastDuplicate(
-                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
-            return false;
-        }
-
-        @Override
-        public List<StreamStateHandle> duplicate(
-                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
-            throw new UnsupportedOperationException();
         }
     }
 

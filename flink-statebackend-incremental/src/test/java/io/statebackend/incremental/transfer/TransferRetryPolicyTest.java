@@ -68,12 +68,8 @@ class TransferRetryPolicyTest {
         TransferRetryPolicy policy = policy(2, 0.0);
         assertThatThrownBy(
                         () ->
-                                policy.call(
-                                        "upload 000042.sst",
-                                        () -> {
-                                            throw new IOException(
-                                                    "throttled " + attempts.incrementAndGet());
-                                        },
+                                alwaysThrottled(
+                                        policy,
                                         TransferCancellation.registeredWith(
                                                 new CloseableRegistry())))
                 .isInstanceOf(IOException.class)
@@ -124,15 +120,7 @@ class TransferRetryPolicyTest {
                             return c.awaitCancellation(millis);
                         },
                         () -> 0.0);
-        assertThatThrownBy(
-                        () ->
-                                policy.call(
-                                        "upload 000042.sst",
-                                        () -> {
-                                            throw new IOException(
-                                                    "throttled " + attempts.incrementAndGet());
-                                        },
-                                        cancellation))
+        assertThatThrownBy(() -> alwaysThrottled(policy, cancellation))
                 .isInstanceOf(CancellationException.class)
                 .hasMessageContaining("upload 000042.sst")
                 .satisfies(
@@ -194,6 +182,17 @@ class TransferRetryPolicyTest {
         } finally {
             Thread.interrupted();
         }
+    }
+
+    /** An upload of 000042.sst whose every attempt is throttled, counted in {@link #attempts}. */
+    private Object alwaysThrottled(TransferRetryPolicy policy, TransferCancellation cancellation)
+            throws Exception {
+        return policy.call(
+                "upload 000042.sst",
+                () -> {
+                    throw new IOException("throttled " + attempts.incrementAndGet());
+                },
+                cancellation);
     }
 
     @Test
