@@ -250,7 +250,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                         keyGroupRange,
                         backendUID,
                         instanceDirectory,
-                        new RocksDBStateUploader(transferPool.executor()),
+                        new RocksDBStateUploader(
+                                transferPool.executor(), settings.getUploadRetryPolicy()),
                         localRecoveryConfig.isLocalBackupEnabled()
                                 ? localRecoveryConfig
                                         .getLocalStateDirectoryProvider()

@@ -318,7 +318,9 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                                     instanceDirectory,
                                     dbDirectory,
                                     this::openInstance,
-                                    new RocksDBStateDownloader(transferPool.executor()),
+                                    new RocksDBStateDownloader(
+                                            transferPool.executor(),
+                                            settings.getDownloadRetryPolicy()),
                                     cancelStreamRegistry,
                                     registeredStates,
                                     heapQueues,

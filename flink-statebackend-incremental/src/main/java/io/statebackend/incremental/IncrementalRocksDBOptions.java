@@ -4,6 +4,8 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
 
+import java.time.Duration;
+
 /**
  * Configuration options of the backend. Where Flink's own RocksDB backend has a key with the same
  * meaning, the same key is used so that switching backends is a one-line change in {@code
@@ -103,6 +105,45 @@ public final class IncrementalRocksDBOptions {
                     .withDescription(
                             "Threads per backend that upload or download checkpoint files. At"
                                     + " least 1.");
+
+    public static final ConfigOption<Integer> UPLOAD_RETRIES =
+            ConfigOptions.key(OWN_PREFIX + "upload.retries")
+                    .intType()
+                    .defaultValue(3)
+                    .withDescription(
+                            "How often the upload of one checkpoint file is tried again after"
+                                    + " its first attempt failed, each failed attempt's partial"
+                                    + " file deleted first. The checkpoint fails only when a file"
+                                    + " exhausts its attempts. Also applies to downloads unless "
+                                    + OWN_PREFIX
+                                    + "download.retries is set. At least 0.");
+
+    public static final ConfigOption<Integer> DOWNLOAD_RETRIES =
+            ConfigOptions.key(OWN_PREFIX + "download.retries")
+                    .intType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "How often the download of one checkpoint file during restore is"
+                                    + " tried again after its first attempt failed. Without it, "
+                                    + OWN_PREFIX
+                                    + "upload.retries. At least 0.");
+
+    public static final ConfigOption<Duration> RETRY_INITIAL_BACKOFF =
+            ConfigOptions.key(OWN_PREFIX + "transfer.retry.initial-backoff")
+                    .durationType()
+                    .defaultValue(Duration.ofMillis(100))
+                    .withDescription(
+                            "Wait before the first retry of an upload or download; it doubles with"
+                                    + " every further retry up to the maximum backoff, and a"
+                                    + " random part of up to half of it is taken off (jitter).");
+
+    public static final ConfigOption<Duration> RETRY_MAX_BACKOFF =
+            ConfigOptions.key(OWN_PREFIX + "transfer.retry.max-backoff")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(5))
+                    .withDescription(
+                            "Longest wait between two attempts of an upload or download. At least"
+                                    + " the initial backoff.");
 
     public static final ConfigOption<MemorySize> WRITE_BATCH_SIZE =
             ConfigOptions.key("state.backend.rocksdb.write-batch-size")

@@ -4,6 +4,7 @@ import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateT
 import io.statebackend.incremental.restore.RestoreSettings;
 import io.statebackend.incremental.rocksdb.options.ConfiguredRocksDBOptions;
 import io.statebackend.incremental.rocksdb.options.OptionsFactoryLoader;
+import io.statebackend.incremental.transfer.TransferRetryPolicy;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.IllegalConfigurationException;
@@ -14,6 +15,7 @@ import javax.annotation.Nullable;
 
 import java.io.File;
 import java.io.Serializable;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -39,6 +41,10 @@ public final class IncrementalRocksDBSettings implements Serializable {
     private final double writeBufferRatio;
     private final double highPriorityPoolRatio;
     private final int transferThreads;
+    private final int uploadRetries;
+    private final int downloadRetries;
+    private final Duration retryInitialBackoff;
+    private final Duration retryMaxBackoff;
     private final long writeBatchSize;
     private final long maxManifestFileSize;
     private final ConfiguredRocksDBOptions rocksDBOptions;
@@ -76,6 +82,28 @@ public final class IncrementalRocksDBSettings implements Serializable {
         }
         this.transferThreads =
                 atLeast(config, IncrementalRocksDBOptions.CHECKPOINT_TRANSFER_THREAD_NUM, 1);
+        this.uploadRetries = atLeast(config, IncrementalRocksDBOptions.UPLOAD_RETRIES, 0);
+        final Integer downloadRetries = read(config, IncrementalRocksDBOptions.DOWNLOAD_RETRIES);
+        this.downloadRetries =
+                downloadRetries == null
+                        ? uploadRetries
+                        : atLeast(config, IncrementalRocksDBOptions.DOWNLOAD_RETRIES, 0);
+        this.retryInitialBackoff = read(config, IncrementalRocksDBOptions.RETRY_INITIAL_BACKOFF);
+        this.retryMaxBackoff = read(config, IncrementalRocksDBOptions.RETRY_MAX_BACKOFF);
+        if (retryInitialBackoff.isNegative()) {
+            throw invalid(
+                    IncrementalRocksDBOptions.RETRY_INITIAL_BACKOFF,
+                    rawValue(config, IncrementalRocksDBOptions.RETRY_INITIAL_BACKOFF),
+                    "it must not be negative");
+        }
+        if (retryMaxBackoff.compareTo(retryInitialBackoff) < 0) {
+            throw invalid(
+                    IncrementalRocksDBOptions.RETRY_MAX_BACKOFF,
+                    rawValue(config, IncrementalRocksDBOptions.RETRY_MAX_BACKOFF),
+                    "it must be at least the initial backoff ("
+                            + retryInitialBackoff.toMillis()
+                            + " ms)");
+        }
         this.writeBatchSize = read(config, IncrementalRocksDBOptions.WRITE_BATCH_SIZE).getBytes();
         this.maxManifestFileSize =
                 read(config, IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE).getBytes();
@@ -146,6 +174,16 @@ public final class IncrementalRocksDBSettings implements Serializable {
 
     public int getTransferThreads() {
         return transferThreads;
+    }
+
+    /** How uploads of checkpoint files are retried. */
+    public TransferRetryPolicy getUploadRetryPolicy() {
+        return new TransferRetryPolicy(uploadRetries, retryInitialBackoff, retryMaxBackoff);
+    }
+
+    /** How downloads of checkpoint files are retried. */
+    public TransferRetryPolicy getDownloadRetryPolicy() {
+        return new TransferRetryPolicy(downloadRetries, retryInitialBackoff, retryMaxBackoff);
     }
 
     public long getWriteBatchSize() {

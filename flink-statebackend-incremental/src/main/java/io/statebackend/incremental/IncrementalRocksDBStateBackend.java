@@ -138,6 +138,11 @@ public class IncrementalRocksDBStateBackend extends AbstractManagedMemoryStateBa
                 String.valueOf(threads));
     }
 
+    /** Retries of a failed upload, and of a failed download unless set on its own. */
+    public IncrementalRocksDBStateBackend withUploadRetries(int retries) {
+        return withSetting(IncrementalRocksDBOptions.UPLOAD_RETRIES.key(), String.valueOf(retries));
+    }
+
     public IncrementalRocksDBStateBackend withFixedMemoryPerSlot(MemorySize size) {
         return withSetting(
                 IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE.key(), size.toString());

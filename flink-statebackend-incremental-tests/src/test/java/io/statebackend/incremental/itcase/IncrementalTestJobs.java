@@ -164,7 +164,7 @@ final class IncrementalTestJobs {
         return checkpointId;
     }
 
-    private static boolean allTasksRunning(MiniCluster miniCluster, JobID jobId) {
+    static boolean allTasksRunning(MiniCluster miniCluster, JobID jobId) {
         final AccessExecutionGraph graph;
         try {
             graph = miniCluster.getExecutionGraph(jobId).get();

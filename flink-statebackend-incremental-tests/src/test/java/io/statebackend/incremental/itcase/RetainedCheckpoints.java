@@ -22,6 +22,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -37,7 +38,7 @@ import java.util.stream.Stream;
  * Finds the checkpoints a job retained in its checkpoint directory ({@code <base>/<job
  * id>/chk-<id>/_metadata}) and lists the files their meta data refers to.
  */
-final class RetainedCheckpoints {
+public final class RetainedCheckpoints {
 
     static final String METADATA_FILE = "_metadata";
 
@@ -45,12 +46,12 @@ final class RetainedCheckpoints {
 
     private RetainedCheckpoints() {}
 
-    static Path jobDirectory(Path checkpointsBase, JobID jobId) {
+    public static Path jobDirectory(Path checkpointsBase, JobID jobId) {
         return checkpointsBase.resolve(jobId.toHexString());
     }
 
     /** Every {@code chk-<id>} directory of the job, complete or not, by id. */
-    static List<Path> checkpointDirectories(Path jobDirectory) throws IOException {
+    public static List<Path> checkpointDirectories(Path jobDirectory) throws IOException {
         if (!Files.isDirectory(jobDirectory)) {
             return List.of();
         }
@@ -63,13 +64,13 @@ final class RetainedCheckpoints {
     }
 
     /** The {@code chk-<id>} directories that hold a {@code _metadata} file, by id. */
-    static List<Path> retainedCheckpoints(Path jobDirectory) throws IOException {
+    public static List<Path> retainedCheckpoints(Path jobDirectory) throws IOException {
         return checkpointDirectories(jobDirectory).stream()
                 .filter(dir -> Files.isRegularFile(dir.resolve(METADATA_FILE)))
                 .collect(Collectors.toList());
     }
 
-    static long checkpointId(Path checkpointDirectory) {
+    public static long checkpointId(Path checkpointDirectory) {
         final Matcher matcher = CHECKPOINT_DIRECTORY.matcher(name(checkpointDirectory));
         if (!matcher.matches()) {
             throw new IllegalArgumentException(
@@ -78,7 +79,7 @@ final class RetainedCheckpoints {
         return Long.parseLong(matcher.group(1));
     }
 
-    static CheckpointMetadata loadMetadata(Path checkpointDirectory) throws IOException {
+    public static CheckpointMetadata loadMetadata(Path checkpointDirectory) throws IOException {
         try (DataInputStream in =
                 new DataInputStream(
                         Files.newInputStream(checkpointDirectory.resolve(METADATA_FILE)))) {
@@ -93,7 +94,7 @@ final class RetainedCheckpoints {
      * Every regular file below {@code directory}; none if it does not exist. Files deleted while
      * the directory is listed are left out rather than failing the listing.
      */
-    static Set<Path> listFiles(Path directory) {
+    public static Set<Path> listFiles(Path directory) {
         final Set<Path> files = new TreeSet<>();
         addFiles(directory.toFile(), files);
         return files;
@@ -113,8 +114,37 @@ final class RetainedCheckpoints {
         }
     }
 
+    /**
+     * The files in the job's {@code shared/} directory that none of its retained checkpoints refers
+     * to, by a traversal of their handles.
+     */
+    public static Set<Path> unreferencedSharedFiles(Path jobDirectory) throws IOException {
+        final Set<Path> unreferenced = listFiles(jobDirectory.resolve("shared"));
+        for (Path checkpoint : retainedCheckpoints(jobDirectory)) {
+            unreferenced.removeAll(referencedFiles(loadMetadata(checkpoint)).allFiles());
+        }
+        return unreferenced;
+    }
+
+    /**
+     * Waits up to {@code timeout} for Flink to remove the directories of subsumed and aborted
+     * checkpoints, which it does asynchronously after a job ended; the shared files of subsumed
+     * checkpoints go with them. Returns whether it did.
+     */
+    public static boolean awaitOnlyRetainedCheckpoints(Path jobDirectory, Duration timeout)
+            throws IOException, InterruptedException {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (!checkpointDirectories(jobDirectory).equals(retainedCheckpoints(jobDirectory))) {
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            Thread.sleep(10L);
+        }
+        return true;
+    }
+
     /** The files a checkpoint's meta data refers to. */
-    static ReferencedFiles referencedFiles(CheckpointMetadata metadata) {
+    public static ReferencedFiles referencedFiles(CheckpointMetadata metadata) {
         final ReferencedFiles referenced = new ReferencedFiles();
         for (OperatorState operatorState : metadata.getOperatorStates()) {
             for (OperatorSubtaskState subtaskState : operatorState.getStates()) {
@@ -173,13 +203,13 @@ final class RetainedCheckpoints {
     }
 
     /** Files referenced by one checkpoint: shared SST files and files of this checkpoint only. */
-    static final class ReferencedFiles {
+    public static final class ReferencedFiles {
 
         /** The shared state of the incremental keyed state handles. */
-        final Set<Path> sharedFiles = new TreeSet<>();
+        public final Set<Path> sharedFiles = new TreeSet<>();
 
         /** Private files and meta data of keyed state handles, operator state. */
-        final Set<Path> exclusiveFiles = new TreeSet<>();
+        public final Set<Path> exclusiveFiles = new TreeSet<>();
 
         /** Handles small enough to be stored in the {@code _metadata} file itself. */
         int inlineHandles;
@@ -189,7 +219,7 @@ final class RetainedCheckpoints {
         /** For each incremental keyed state handle, the number of its shared files. */
         final List<Integer> sharedFilesPerHandle = new ArrayList<>();
 
-        Set<Path> allFiles() {
+        public Set<Path> allFiles() {
             final Set<Path> all = new TreeSet<>(sharedFiles);
             all.addAll(exclusiveFiles);
             return all;

@@ -27,13 +27,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The distribution tarball, as the backend module builds it and users unpack it into {@code
  * $FLINK_HOME}: a loader jar for {@code lib/} that holds nothing but the factory and what finds the
- * plugin, and a plugin folder with exactly the backend jar and upstream RocksDB, none of which
- * holds a class under {@code org/apache/flink/} (the plugin class loader would take those from
- * Flink, parent-first).
+ * plugin, a plugin folder with exactly the backend jar and upstream RocksDB, none of which holds a
+ * class under {@code org/apache/flink/} (the plugin class loader would take those from Flink,
+ * parent-first), and the checkpoint inspector: its command in {@code bin/} and a jar of its own
+ * classes in {@code opt/}.
  */
 class DistributionPackagingTest {
 
     private static final String PLUGIN_DIR = "plugins/statebackend-incremental/";
+
+    private static final String INSPECTOR_COMMAND = "bin/statebackend-inspect";
 
     private static String version;
     private static String rocksDbVersion;
@@ -53,7 +56,29 @@ class DistributionPackagingTest {
     void tarballHoldsTheLoaderInLibAndTheBackendWithRocksDBInItsPluginFolder() throws IOException {
         assertThat(tarFiles())
                 .containsExactlyInAnyOrder(
-                        loaderJarPath(), backendJarPath(), PLUGIN_DIR + rocksDbJarName());
+                        loaderJarPath(),
+                        backendJarPath(),
+                        PLUGIN_DIR + rocksDbJarName(),
+                        inspectorJarPath(),
+                        INSPECTOR_COMMAND);
+    }
+
+    @Test
+    void inspectorJarHoldsOnlyTheInspectorsOwnClasses() throws IOException {
+        assertThat(classesAndResourcesOutsideMetaInf(flinkHome.resolve(inspectorJarPath())))
+                .isNotEmpty()
+                .contains("io/statebackend/incremental/inspect/InspectorMain.class")
+                .allMatch(entry -> entry.startsWith("io/statebackend/incremental/inspect/"));
+    }
+
+    @Test
+    void inspectorCommandIsAnExecutableShellScript() throws IOException {
+        assertThat(tarEntry(INSPECTOR_COMMAND).getMode() & 0111)
+                .as("execute bits of %s", INSPECTOR_COMMAND)
+                .isEqualTo(0111);
+        assertThat(Files.readString(flinkHome.resolve(INSPECTOR_COMMAND)))
+                .startsWith("#!/bin/sh\n")
+                .contains("io.statebackend.incremental.inspect.InspectorMain");
     }
 
     @Test
@@ -120,6 +145,10 @@ class DistributionPackagingTest {
 
     // ------------------------------------------------------------------------
 
+    private static String inspectorJarPath() {
+        return "opt/flink-statebackend-incremental-inspect-" + version + ".jar";
+    }
+
     private static String loaderJarPath() {
         return "lib/flink-statebackend-incremental-loader-" + version + ".jar";
     }
@@ -130,6 +159,19 @@ class DistributionPackagingTest {
 
     private static String rocksDbJarName() {
         return "rocksdbjni-" + rocksDbVersion + ".jar";
+    }
+
+    private static TarArchiveEntry tarEntry(String path) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(tarball));
+                TarArchiveInputStream tar = new TarArchiveInputStream(new GZIPInputStream(in))) {
+            TarArchiveEntry entry;
+            while ((entry = tar.getNextEntry()) != null) {
+                if (entry.getName().equals(path)) {
+                    return entry;
+                }
+            }
+        }
+        throw new AssertionError(path + " is not in " + tarball);
     }
 
     /** The regular files in the tarball, by path. */

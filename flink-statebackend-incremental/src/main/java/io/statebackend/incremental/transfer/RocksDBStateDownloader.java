@@ -28,7 +28,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32C;
 
 /**
@@ -39,15 +38,26 @@ import java.util.zip.CRC32C;
  * <p>Every file name comes from a state handle, that is from outside: names are checked before
  * anything is written, so that no file lands outside the target directory. On any failure the
  * target directory is deleted, nothing half-downloaded stays behind.
+ *
+ * <p>A download from checkpoint storage that fails, also one whose bytes do not match (a read cut
+ * short), is tried again as the {@link TransferRetryPolicy} says, from the start of the file. Local
+ * copies are placed without retries: their failures are not transient.
  */
 public final class RocksDBStateDownloader {
 
     private static final int BUFFER_SIZE = 64 * 1024;
 
     private final ExecutorService executor;
+    private final TransferRetryPolicy retryPolicy;
 
+    /** A downloader that does not retry: a failed file fails the download. */
     public RocksDBStateDownloader(ExecutorService executor) {
+        this(executor, TransferRetryPolicy.NONE);
+    }
+
+    public RocksDBStateDownloader(ExecutorService executor, TransferRetryPolicy retryPolicy) {
         this.executor = Preconditions.checkNotNull(executor);
+        this.retryPolicy = Preconditions.checkNotNull(retryPolicy);
     }
 
     /** The files of one checkpoint and the new directory they go to. */
@@ -92,7 +102,7 @@ public final class RocksDBStateDownloader {
      */
     public void downloadAll(List<Download> downloads, CloseableRegistry closeableRegistry)
             throws Exception {
-        transferAll(downloads, closeableRegistry, REMOTE);
+        transferAll(downloads, closeableRegistry, this::downloadWithRetries);
     }
 
     /**
@@ -126,11 +136,9 @@ public final class RocksDBStateDownloader {
                 StateFile file,
                 Path targetDirectory,
                 CloseableRegistry closeableRegistry,
-                AtomicBoolean cancelled)
-                throws IOException;
+                TransferCancellation cancelled)
+                throws Exception;
     }
-
-    private static final FileTransfer REMOTE = RocksDBStateDownloader::downloadFile;
 
     private static final FileTransfer LOCAL_VERIFIED =
             (checkpointId, file, targetDirectory, closeableRegistry, cancelled) ->
@@ -212,7 +220,21 @@ public final class RocksDBStateDownloader {
         // the pool's queue is FIFO: largest first keeps every thread busy until the end
         tasks.sort(Comparator.comparingLong((Task task) -> task.file.getSize()).reversed());
 
-        final AtomicBoolean cancelled = new AtomicBoolean();
+        final TransferCancellation cancelled =
+                TransferCancellation.registeredWith(closeableRegistry);
+        try {
+            transferTasks(tasks, closeableRegistry, transfer, cancelled);
+        } finally {
+            cancelled.unregister();
+        }
+    }
+
+    private void transferTasks(
+            List<Task> tasks,
+            CloseableRegistry closeableRegistry,
+            FileTransfer transfer,
+            TransferCancellation cancelled)
+            throws Exception {
         final List<Future<Void>> futures = new ArrayList<>(tasks.size());
         Throwable failure = null;
         try {
@@ -220,17 +242,23 @@ public final class RocksDBStateDownloader {
                 futures.add(
                         executor.<Void>submit(
                                 () -> {
-                                    transfer.transfer(
-                                            task.download.checkpointId,
-                                            task.file,
-                                            task.download.targetDirectory,
-                                            closeableRegistry,
-                                            cancelled);
+                                    try {
+                                        transfer.transfer(
+                                                task.download.checkpointId,
+                                                task.file,
+                                                task.download.targetDirectory,
+                                                closeableRegistry,
+                                                cancelled);
+                                    } catch (Throwable t) {
+                                        // failed for good: the other transfers stop
+                                        cancelled.cancel();
+                                        throw t;
+                                    }
                                     return null;
                                 }));
             }
         } catch (RejectedExecutionException e) {
-            cancelled.set(true);
+            cancelled.cancel();
             failure =
                     new IOException("The transfer threads are closed; the backend is closing.", e);
         }
@@ -242,10 +270,50 @@ public final class RocksDBStateDownloader {
                         cancelled,
                         failure,
                         "The download of checkpoint "
-                                + downloads.get(0).checkpointId
+                                + tasks.get(0).download.checkpointId
                                 + " was interrupted.");
         if (failure != null) {
             ExceptionUtils.rethrowException(failure);
+        }
+    }
+
+    /** Downloads from checkpoint storage, whose failures may be transient, with retries. */
+    private void downloadWithRetries(
+            long checkpointId,
+            StateFile file,
+            Path targetDirectory,
+            CloseableRegistry closeableRegistry,
+            TransferCancellation cancelled)
+            throws Exception {
+        retryPolicy.call(
+                "download file '" + file.getName() + "' of checkpoint " + checkpointId,
+                () -> {
+                    downloadAttempt(
+                            checkpointId, file, targetDirectory, closeableRegistry, cancelled);
+                    return null;
+                },
+                cancelled);
+    }
+
+    /**
+     * One attempt at a download: a failed one deletes what it wrote, for the next to start over.
+     */
+    private static void downloadAttempt(
+            long checkpointId,
+            StateFile file,
+            Path targetDirectory,
+            CloseableRegistry closeableRegistry,
+            TransferCancellation cancelled)
+            throws IOException {
+        try {
+            downloadFile(checkpointId, file, targetDirectory, closeableRegistry, cancelled);
+        } catch (Throwable t) {
+            try {
+                Files.deleteIfExists(targetDirectory.resolve(file.getName()));
+            } catch (IOException e) {
+                t.addSuppressed(e);
+            }
+            throw t;
         }
     }
 
@@ -254,9 +322,9 @@ public final class RocksDBStateDownloader {
             StateFile file,
             Path targetDirectory,
             CloseableRegistry closeableRegistry,
-            AtomicBoolean cancelled)
+            TransferCancellation cancelled)
             throws IOException {
-        if (cancelled.get()) {
+        if (cancelled.isCancelled()) {
             throw new CancellationException("Download of " + file.getName() + " skipped.");
         }
         final Path target = targetDirectory.resolve(file.getName());
@@ -278,11 +346,12 @@ public final class RocksDBStateDownloader {
                             out,
                             checksum,
                             cancelled,
-                            "Download of " + file.getName() + " stopped: another download failed.");
+                            "Download of "
+                                    + file.getName()
+                                    + " stopped: the download was cancelled.");
         } catch (CancellationException e) {
             throw e;
-        } catch (Throwable t) {
-            cancelled.set(true);
+        } catch (Exception t) {
             throw new IOException(
                     String.format(
                             "Could not download file '%s' of checkpoint %d from %s: %s",
@@ -299,7 +368,7 @@ public final class RocksDBStateDownloader {
             }
         }
 
-        verify(checkpointId, file, size, (int) checksum.getValue(), cancelled);
+        verify(checkpointId, file, size, (int) checksum.getValue());
     }
 
     /** Links or copies one file of a local copy and verifies it. */
@@ -308,7 +377,7 @@ public final class RocksDBStateDownloader {
             StateFile file,
             Path targetDirectory,
             CloseableRegistry closeableRegistry,
-            AtomicBoolean cancelled,
+            TransferCancellation cancelled,
             boolean verifyChecksum)
             throws IOException {
         if (!file.getName().endsWith(".sst")) {
@@ -316,7 +385,7 @@ public final class RocksDBStateDownloader {
             downloadFile(checkpointId, file, targetDirectory, closeableRegistry, cancelled);
             return;
         }
-        if (cancelled.get()) {
+        if (cancelled.isCancelled()) {
             throw new CancellationException("Restore of " + file.getName() + " skipped.");
         }
         Preconditions.checkArgument(
@@ -340,7 +409,7 @@ public final class RocksDBStateDownloader {
             if (!verifyChecksum) {
                 size = Files.size(target);
                 if (size != file.getSize()) {
-                    verify(checkpointId, file, size, file.getChecksum(), cancelled);
+                    verify(checkpointId, file, size, file.getChecksum());
                 }
                 return;
             }
@@ -355,8 +424,7 @@ public final class RocksDBStateDownloader {
             }
         } catch (CancellationException e) {
             throw e;
-        } catch (Throwable t) {
-            cancelled.set(true);
+        } catch (Exception t) {
             throw new IOException(
                     String.format(
                             "Could not restore file '%s' of checkpoint %d from its local copy %s:"
@@ -364,7 +432,7 @@ public final class RocksDBStateDownloader {
                             file.getName(), checkpointId, source, t),
                     t);
         }
-        verify(checkpointId, file, size, (int) checksum.getValue(), cancelled);
+        verify(checkpointId, file, size, (int) checksum.getValue());
     }
 
     /**
@@ -377,14 +445,14 @@ public final class RocksDBStateDownloader {
             InputStream in,
             @Nullable OutputStream out,
             CRC32C checksum,
-            AtomicBoolean cancelled,
+            TransferCancellation cancelled,
             String stoppedMessage)
             throws IOException {
         final byte[] buffer = new byte[BUFFER_SIZE];
         long size = 0;
         int read;
         while ((read = in.read(buffer)) != -1) {
-            if (cancelled.get()) {
+            if (cancelled.isCancelled()) {
                 throw new CancellationException(stoppedMessage);
             }
             checksum.update(buffer, 0, read);
@@ -396,11 +464,9 @@ public final class RocksDBStateDownloader {
         return size;
     }
 
-    private static void verify(
-            long checkpointId, StateFile file, long size, int checksum, AtomicBoolean cancelled)
+    private static void verify(long checkpointId, StateFile file, long size, int checksum)
             throws IOException {
         if (size != file.getSize() || checksum != file.getChecksum()) {
-            cancelled.set(true);
             throw new IOException(
                     String.format(
                             "File '%s' of checkpoint %d is corrupted: it has %d bytes with CRC32C"

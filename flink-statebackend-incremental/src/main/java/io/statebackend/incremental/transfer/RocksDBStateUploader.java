@@ -25,16 +25,19 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32C;
 
 /**
  * Uploads local files to checkpoint storage in parallel, computing each file's CRC32C on the way.
  *
- * <p>All or nothing: when one upload fails or the uploads are cancelled (the given registry is
- * closed, or the calling thread interrupted), the uploads not yet started are skipped, the running
- * ones are stopped (closing a stream deletes what it wrote), every handle already produced is
- * discarded, and only then the failure is rethrown. No upload is still running when this returns.
+ * <p>A failed upload of a file is tried again as the {@link TransferRetryPolicy} says, each failed
+ * attempt's partial object deleted first; only a file that exhausts its attempts fails the upload.
+ *
+ * <p>All or nothing: when one file fails for good or the uploads are cancelled (the given registry
+ * is closed, or the calling thread interrupted), the uploads not yet started are skipped, the
+ * running ones are stopped (closing a stream deletes what it wrote), every handle already produced
+ * is discarded, and only then the failure is rethrown. No upload is still running when this
+ * returns.
  */
 public final class RocksDBStateUploader {
 
@@ -43,9 +46,16 @@ public final class RocksDBStateUploader {
     private static final int BUFFER_SIZE = 64 * 1024;
 
     private final ExecutorService executor;
+    private final TransferRetryPolicy retryPolicy;
 
+    /** An uploader that does not retry: a failed file fails the upload. */
     public RocksDBStateUploader(ExecutorService executor) {
+        this(executor, TransferRetryPolicy.NONE);
+    }
+
+    public RocksDBStateUploader(ExecutorService executor, TransferRetryPolicy retryPolicy) {
         this.executor = Preconditions.checkNotNull(executor);
+        this.retryPolicy = Preconditions.checkNotNull(retryPolicy);
     }
 
     /** A local file and the scope it is uploaded in. */
@@ -84,7 +94,21 @@ public final class RocksDBStateUploader {
             CheckpointStreamFactory streamFactory,
             CloseableRegistry closeableRegistry)
             throws Exception {
-        final AtomicBoolean cancelled = new AtomicBoolean();
+        final TransferCancellation cancelled =
+                TransferCancellation.registeredWith(closeableRegistry);
+        try {
+            return uploadAll(files, streamFactory, closeableRegistry, cancelled);
+        } finally {
+            cancelled.unregister();
+        }
+    }
+
+    private List<StateFile> uploadAll(
+            List<FileUpload> files,
+            CheckpointStreamFactory streamFactory,
+            CloseableRegistry closeableRegistry,
+            TransferCancellation cancelled)
+            throws Exception {
         final List<Future<StateFile>> futures = new ArrayList<>(files.size());
         Throwable failure = null;
         try {
@@ -92,14 +116,14 @@ public final class RocksDBStateUploader {
                 futures.add(
                         executor.submit(
                                 () ->
-                                        uploadFile(
+                                        uploadWithRetries(
                                                 file,
                                                 streamFactory,
                                                 closeableRegistry,
                                                 cancelled)));
             }
         } catch (RejectedExecutionException e) {
-            cancelled.set(true);
+            cancelled.cancel();
             failure =
                     new IOException("The transfer threads are closed; the backend is closing.", e);
         }
@@ -122,14 +146,36 @@ public final class RocksDBStateUploader {
         return uploaded;
     }
 
+    /** Uploads one file; once it failed for good, the other uploads are stopped. */
+    private StateFile uploadWithRetries(
+            FileUpload file,
+            CheckpointStreamFactory streamFactory,
+            CloseableRegistry closeableRegistry,
+            TransferCancellation cancelled)
+            throws Exception {
+        try {
+            return retryPolicy.call(
+                    "upload " + file,
+                    () -> uploadFile(file, streamFactory, closeableRegistry, cancelled),
+                    cancelled);
+        } catch (Throwable t) {
+            cancelled.cancel();
+            throw t;
+        }
+    }
+
+    /**
+     * One attempt at uploading a file. When it fails, the stream is closed, which deletes what it
+     * wrote; a failure to delete is logged and suppressed into the attempt's failure.
+     */
     private static StateFile uploadFile(
             FileUpload file,
             CheckpointStreamFactory streamFactory,
             CloseableRegistry closeableRegistry,
-            AtomicBoolean cancelled)
+            TransferCancellation cancelled)
             throws IOException {
         final String name = file.getPath().getFileName().toString();
-        if (cancelled.get()) {
+        if (cancelled.isCancelled()) {
             throw new CancellationException(
                     "Upload of " + name + " skipped: the upload was stopped.");
         }
@@ -148,9 +194,9 @@ public final class RocksDBStateUploader {
             long size = 0;
             int read;
             while ((read = in.read(buffer)) != -1) {
-                if (cancelled.get()) {
+                if (cancelled.isCancelled()) {
                     throw new CancellationException(
-                            "Upload of " + name + " stopped: another upload failed.");
+                            "Upload of " + name + " stopped: the upload was cancelled.");
                 }
                 checksum.update(buffer, 0, read);
                 out.write(buffer, 0, read);
@@ -178,21 +224,36 @@ public final class RocksDBStateUploader {
             }
             return new StateFile(name, handle, size, (int) checksum.getValue());
         } catch (Throwable t) {
-            cancelled.set(true);
-            if (t instanceof CancellationException || t instanceof IOException) {
+            if (out != null) {
+                closeableRegistry.unregisterCloseable(out);
+                deletePartialUpload(out, name, t);
+                out = null;
+            }
+            if (t instanceof CancellationException
+                    || t instanceof IOException
+                    || t instanceof Error) {
                 throw t;
             }
             throw new IOException("Could not upload " + file + ": " + t.getMessage(), t);
         } finally {
             if (out != null) {
                 closeableRegistry.unregisterCloseable(out);
-                // closing a stream that produced no handle deletes what it wrote
                 IOUtils.closeQuietly(out);
             }
             if (in != null) {
                 closeableRegistry.unregisterCloseable(in);
                 IOUtils.closeQuietly(in);
             }
+        }
+    }
+
+    /** Closing a stream that produced no handle deletes what it wrote (the streams' contract). */
+    private static void deletePartialUpload(GuardedStream out, String name, Throwable failure) {
+        try {
+            out.discard();
+        } catch (Throwable t) {
+            LOG.warn("Could not delete the partial upload of {}.", name, t);
+            failure.addSuppressed(t);
         }
     }
 
@@ -242,8 +303,18 @@ public final class RocksDBStateUploader {
             }
         }
 
+        /** Called by the registry on cancellation; what the stream wrote is deleted quietly. */
         @Override
         public void close() {
+            try {
+                discard();
+            } catch (IOException e) {
+                LOG.warn("Could not delete what a cancelled upload wrote.", e);
+            }
+        }
+
+        /** Closes the stream unless it completed, which deletes what it wrote. */
+        void discard() throws IOException {
             if (completed) {
                 // the file belongs to the handle now; its owner discards it if needed
                 return;
@@ -256,7 +327,7 @@ public final class RocksDBStateUploader {
                 Thread.currentThread().interrupt();
             }
             try {
-                IOUtils.closeQuietly(stream);
+                stream.close();
             } finally {
                 if (locked) {
                     lock.unlock();

@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /** Waiting for the parallel transfers of one checkpoint, shared by upload and download. */
 final class TransferFutures {
@@ -16,7 +15,7 @@ final class TransferFutures {
     /**
      * Waits for every transfer, also when interrupted: what they wrote may only be cleaned up once
      * none of them writes any more. An interruption stops the remaining transfers through {@code
-     * cancelled}, and the thread's interrupt flag is restored before returning.
+     * cancellation}, and the thread's interrupt flag is restored before returning.
      *
      * @param results receives the result of every successful transfer, in order
      * @return the failure to report, or null if all transfers succeeded
@@ -25,7 +24,7 @@ final class TransferFutures {
     static <T> Throwable awaitAll(
             List<Future<T>> futures,
             List<T> results,
-            AtomicBoolean cancelled,
+            TransferCancellation cancellation,
             @Nullable Throwable failure,
             String interruptedMessage) {
         boolean interrupted = false;
@@ -43,7 +42,7 @@ final class TransferFutures {
                     break;
                 } catch (InterruptedException e) {
                     interrupted = true;
-                    cancelled.set(true);
+                    cancellation.cancel();
                 }
             }
         }

@@ -148,6 +148,15 @@ class ConfigurationValidationTest {
         values.add(wrong(IncrementalRocksDBOptions.WRITE_BATCH_SIZE, "abc"));
         values.add(wrong(IncrementalRocksDBOptions.WRITE_BATCH_SIZE, "-1mb"));
         // state.backend.incremental-rocksdb.max-manifest-file-size
+        values.add(wrong(IncrementalRocksDBOptions.UPLOAD_RETRIES, "-1"));
+        values.add(wrong(IncrementalRocksDBOptions.UPLOAD_RETRIES, "three"));
+        values.add(wrong(IncrementalRocksDBOptions.DOWNLOAD_RETRIES, "-2"));
+        values.add(wrong(IncrementalRocksDBOptions.DOWNLOAD_RETRIES, "x"));
+        values.add(wrong(IncrementalRocksDBOptions.RETRY_INITIAL_BACKOFF, "-5 ms"));
+        values.add(wrong(IncrementalRocksDBOptions.RETRY_INITIAL_BACKOFF, "soon"));
+        // shorter than the default initial backoff of 100 ms
+        values.add(wrong(IncrementalRocksDBOptions.RETRY_MAX_BACKOFF, "50 ms"));
+        values.add(wrong(IncrementalRocksDBOptions.RETRY_MAX_BACKOFF, "later"));
         values.add(wrong(IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE, "32kb"));
         values.add(wrong(IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE, "abc"));
         return values;
@@ -211,7 +220,7 @@ class ConfigurationValidationTest {
         for (WrongValue wrongValue : wrongValues()) {
             coveredKeys.add(wrongValue.option.key());
         }
-        assertThat(allKeys).hasSize(13);
+        assertThat(allKeys).hasSize(17);
         assertThat(coveredKeys).isEqualTo(allKeys);
     }
 
@@ -230,6 +239,8 @@ class ConfigurationValidationTest {
             assertThat(backend.isIncrementalCheckpointsEnabled()).isTrue();
             assertThat(settings.getTimerServiceType()).isEqualTo(PriorityQueueStateType.ROCKSDB);
             assertThat(settings.getTransferThreads()).isEqualTo(4);
+            assertThat(settings.getUploadRetryPolicy().getRetries()).isEqualTo(3);
+            assertThat(settings.getDownloadRetryPolicy().getRetries()).isEqualTo(3);
             assertThat(settings.getLocalDirectories()).isEmpty();
             assertThat(settings.getTimerCacheSize()).isEqualTo(128);
             assertThat(settings.isUseManagedMemory()).isTrue();
@@ -253,6 +264,10 @@ class ConfigurationValidationTest {
         map.put(IncrementalRocksDBOptions.WRITE_BUFFER_RATIO.key(), "0.6");
         map.put(IncrementalRocksDBOptions.HIGH_PRIORITY_POOL_RATIO.key(), "0.4");
         map.put(IncrementalRocksDBOptions.CHECKPOINT_TRANSFER_THREAD_NUM.key(), "9");
+        map.put(IncrementalRocksDBOptions.UPLOAD_RETRIES.key(), "0");
+        map.put(IncrementalRocksDBOptions.DOWNLOAD_RETRIES.key(), "6");
+        map.put(IncrementalRocksDBOptions.RETRY_INITIAL_BACKOFF.key(), "1 s");
+        map.put(IncrementalRocksDBOptions.RETRY_MAX_BACKOFF.key(), "1 min");
         map.put(IncrementalRocksDBOptions.WRITE_BATCH_SIZE.key(), "0");
         map.put(IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE.key(), "64kb");
         map.put(IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP.key(), "false");
@@ -283,9 +298,24 @@ class ConfigurationValidationTest {
             assertThat(settings.getWriteBufferRatio()).isEqualTo(0.6);
             assertThat(settings.getHighPriorityPoolRatio()).isEqualTo(0.4);
             assertThat(settings.getTransferThreads()).isEqualTo(9);
+            assertThat(settings.getUploadRetryPolicy().getRetries()).isZero();
+            assertThat(settings.getDownloadRetryPolicy().getRetries()).isEqualTo(6);
+            assertThat(settings.getUploadRetryPolicy().backoffMillisWithoutJitter(1))
+                    .isEqualTo(1000);
+            assertThat(settings.getUploadRetryPolicy().backoffMillisWithoutJitter(10))
+                    .isEqualTo(60_000);
             assertThat(settings.getWriteBatchSize()).isZero();
             assertThat(settings.getMaxManifestFileSize()).isEqualTo(64 * 1024);
         }
+    }
+
+    @Test
+    void downloadRetriesFollowUploadRetriesUnlessSet() {
+        Configuration config = new Configuration();
+        config.setString(IncrementalRocksDBOptions.UPLOAD_RETRIES.key(), "7");
+        IncrementalRocksDBSettings settings = IncrementalRocksDBSettings.fromConfig(config);
+        assertThat(settings.getUploadRetryPolicy().getRetries()).isEqualTo(7);
+        assertThat(settings.getDownloadRetryPolicy().getRetries()).isEqualTo(7);
     }
 
     @Test

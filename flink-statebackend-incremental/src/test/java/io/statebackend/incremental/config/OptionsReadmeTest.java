@@ -9,6 +9,7 @@ import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.description.BlockElement;
 import org.apache.flink.configuration.description.HtmlFormatter;
 import org.apache.flink.configuration.description.TextElement;
+import org.apache.flink.util.TimeUtils;
 
 import org.junit.jupiter.api.Test;
 
@@ -19,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -136,6 +138,9 @@ class OptionsReadmeTest {
         String text;
         if (value instanceof MemorySize) {
             text = memorySize((MemorySize) value);
+        } else if (value instanceof Duration) {
+            // as Flink's configuration writes and reads it, not ISO-8601
+            text = TimeUtils.formatWithHighestUnit((Duration) value);
         } else if (value instanceof List) {
             List<String> names = new ArrayList<>();
             for (Object element : (List<?>) value) {

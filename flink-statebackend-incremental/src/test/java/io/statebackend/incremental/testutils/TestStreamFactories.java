@@ -38,6 +38,21 @@ public final class TestStreamFactories {
                 4096);
     }
 
+    /** A factory of the tests' own streams: no handle is duplicated on the storage side. */
+    private abstract static class NonDuplicatingStreamFactory implements CheckpointStreamFactory {
+        @Override
+        public boolean canFastDuplicate(
+                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
+            return false;
+        }
+
+        @Override
+        public List<StreamStateHandle> duplicate(
+                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
     /** All regular files below {@code root}. */
     public static List<Path> filesBelow(Path root) throws IOException {
         try (Stream<Path> files = Files.walk(root)) {
@@ -46,7 +61,7 @@ public final class TestStreamFactories {
     }
 
     /** Delegates to another factory and counts the streams it creates, by scope. */
-    public static final class CountingStreamFactory implements CheckpointStreamFactory {
+    public static final class CountingStreamFactory extends NonDuplicatingStreamFactory {
         private final CheckpointStreamFactory delegate;
         private final AtomicInteger shared = new AtomicInteger();
         private final AtomicInteger exclusive = new AtomicInteger();
@@ -74,25 +89,15 @@ public final class TestStreamFactories {
             shared.set(0);
             exclusive.set(0);
         }
-
-        @Override
-        public boolean canFastDuplicate(
-                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
-            return false;
-        }
-
-        @Override
-        public List<StreamStateHandle> duplicate(
-                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
-            throw new UnsupportedOperationException();
-        }
     }
 
     /**
-     * Delegates to another factory and fails the {@code failOn}-th stream (1-based): either when it
-     * is created or, with {@code failOnWrite}, at its first write, after it was opened.
+     * Delegates to another factory and fails the {@code failOn}-th stream (1-based) and every later
+     * one, as storage that broke down: either when it is created or, with {@code failOnWrite}, at
+     * its first write, after it was opened. (A single failed stream would be retried away by the
+     * uploader; {@link FlakyStreamFactory} is the storage that recovers.)
      */
-    public static final class FailingStreamFactory implements CheckpointStreamFactory {
+    public static final class FailingStreamFactory extends NonDuplicatingStreamFactory {
         private final CheckpointStreamFactory delegate;
         private final int failOn;
         private final boolean failOnWrite;
@@ -110,11 +115,11 @@ public final class TestStreamFactories {
         public CheckpointStateOutputStream createCheckpointStateOutputStream(
                 CheckpointedStateScope scope) throws IOException {
             int number = created.incrementAndGet();
-            if (number == failOn && !failOnWrite) {
+            if (number >= failOn && !failOnWrite) {
                 throw new IOException("Injected failure creating stream " + number);
             }
             return new ForwardingStream(
-                    delegate.createCheckpointStateOutputStream(scope), number == failOn, produced);
+                    delegate.createCheckpointStateOutputStream(scope), number >= failOn, produced);
         }
 
         public int createdStreams() {
@@ -125,25 +130,13 @@ public final class TestStreamFactories {
         public List<StreamStateHandle> producedHandles() {
             return new ArrayList<>(produced);
         }
-
-        @Override
-        public boolean canFastDuplicate(
-                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
-            return false;
-        }
-
-        @Override
-        public List<StreamStateHandle> duplicate(
-                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
-            throw new UnsupportedOperationException();
-        }
     }
 
     /**
      * Delegates to another factory; the {@code blockOn}-th stream blocks in its first write until
      * it is closed, like a stalled upload.
      */
-    public static final class BlockingStreamFactory implements CheckpointStreamFactory {
+    public static final class BlockingStreamFactory extends NonDuplicatingStreamFactory {
         private final CheckpointStreamFactory delegate;
         private final int blockOn;
         private final AtomicInteger created = new AtomicInteger();
@@ -168,18 +161,6 @@ public final class TestStreamFactories {
         public void awaitBlocked() throws InterruptedException {
             blocked.await();
         }
-
-        @Override
-        public boolean canFastDuplicate(
-                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
-            return false;
-        }
-
-        @Override
-        public List<StreamStateHandle> duplicate(
-                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
-            throw new UnsupportedOperationException();
-        }
     }
 
     /**
@@ -187,7 +168,7 @@ public final class TestStreamFactories {
      * is called, ignoring close and interruption meanwhile, like storage that hangs in a system
      * call. Tests must release it at the end, so that no thread stays blocked.
      */
-    public static final class StuckStreamFactory implements CheckpointStreamFactory {
+    public static final class StuckStreamFactory extends NonDuplicatingStreamFactory {
         private final CheckpointStreamFactory delegate;
         private final CountDownLatch stuck = new CountDownLatch(1);
         private final CountDownLatch released = new CountDownLatch(1);
@@ -240,17 +221,86 @@ public final class TestStreamFactories {
                 Thread.currentThread().interrupt();
             }
         }
+    }
 
-        @Override
-        public boolean canFastDuplicate(
-                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
-            return false;
+    /**
+     * Delegates to another factory; the first {@code failures} streams of {@code failingScope} fail
+     * like a flaky object store, after some of their bytes reached storage: at their first write,
+     * or with {@code failOnComplete} when they are completed. Their files are deleted only by the
+     * uploader closing the failed stream. Other streams, and those of this scope once the failures
+     * are used up, work.
+     */
+    public static final class FlakyStreamFactory extends NonDuplicatingStreamFactory {
+        private final CheckpointStreamFactory delegate;
+        private final CheckpointedStateScope failingScope;
+        private final boolean failOnComplete;
+        private final AtomicInteger failuresLeft;
+        private final AtomicInteger failed = new AtomicInteger();
+        private final AtomicInteger created = new AtomicInteger();
+        private final List<StreamStateHandle> produced = new CopyOnWriteArrayList<>();
+
+        public FlakyStreamFactory(
+                CheckpointStreamFactory delegate,
+                CheckpointedStateScope failingScope,
+                int failures,
+                boolean failOnComplete) {
+            this.delegate = delegate;
+            this.failingScope = failingScope;
+            this.failOnComplete = failOnComplete;
+            this.failuresLeft = new AtomicInteger(failures);
+        }
+
+        /** Every stream of the scope fails. */
+        public static FlakyStreamFactory failingAlways(
+                CheckpointStreamFactory delegate, CheckpointedStateScope failingScope) {
+            return new FlakyStreamFactory(delegate, failingScope, Integer.MAX_VALUE, false);
         }
 
         @Override
-        public List<StreamStateHandle> duplicate(
-                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
-            throw new UnsupportedOperationException();
+        public CheckpointStateOutputStream createCheckpointStateOutputStream(
+                CheckpointedStateScope scope) throws IOException {
+            created.incrementAndGet();
+            final boolean fails = scope == failingScope && failuresLeft.getAndDecrement() > 0;
+            final CheckpointStateOutputStream stream =
+                    delegate.createCheckpointStateOutputStream(scope);
+            if (!fails) {
+                return new ForwardingStream(stream, false, produced);
+            }
+            return new ForwardingStream(stream, false, null) {
+                @Override
+                void beforeWrite() throws IOException {
+                    if (!failOnComplete) {
+                        failAfterSomeBytes(delegate);
+                    }
+                }
+
+                @Nullable
+                @Override
+                public StreamStateHandle closeAndGetHandle() throws IOException {
+                    failAfterSomeBytes(delegate);
+                    throw new IllegalStateException("unreachable");
+                }
+            };
+        }
+
+        private void failAfterSomeBytes(CheckpointStateOutputStream stream) throws IOException {
+            stream.write(new byte[8192]);
+            stream.flush();
+            throw new IOException("Injected transient failure " + failed.incrementAndGet());
+        }
+
+        /** Streams that failed so far. */
+        public int failedStreams() {
+            return failed.get();
+        }
+
+        public int createdStreams() {
+            return created.get();
+        }
+
+        /** Handles of the streams that completed. */
+        public List<StreamStateHandle> producedHandles() {
+            return new ArrayList<>(produced);
         }
     }
 
