@@ -2,6 +2,7 @@ package io.statebackend.incremental.demo;
 
 import io.statebackend.incremental.IncrementalRocksDBOptions;
 import io.statebackend.incremental.IncrementalRocksDBStateBackendFactory;
+import io.statebackend.incremental.inspect.InspectorMain;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
@@ -766,12 +767,11 @@ public final class DemoJob {
                         entry.getFileName() + "/", filesAndBytes[0], formatBytes(filesAndBytes[1]));
             }
         }
-        // ---------------------------------------------------------------------------------
-        //  CHECKPOINT INSPECTOR: its view of jobDir (retained checkpoints, per operator the
-        //  state and checkpointed sizes, shared files and which checkpoint uploaded each, and
-        //  unreferenced files in shared/) is to be printed here, once bin/statebackend-inspect
-        //  is part of the distribution.
-        // ---------------------------------------------------------------------------------
+        out.println();
+        out.println(
+                "The checkpoint inspector's view of it (bin/statebackend-inspect " + jobDir + "):");
+        out.println();
+        InspectorMain.run(new String[] {jobDir.toString()}, out, out, System::currentTimeMillis);
     }
 
     private static long[] filesAndBytes(Path dir) throws IOException {
