@@ -47,7 +47,6 @@ if [ -n "${RESULTS_DIR:-}" ]; then
     mkdir -p "${results_dir}"
 else
     results_dir="$(mktemp -d)"
-    trap 'rm -rf "${results_dir}"' EXIT
 fi
 
 if [ "${SKIP_BUILD:-false}" != "true" ]; then
@@ -61,10 +60,23 @@ if [ "${SKIP_BUILD:-false}" != "true" ]; then
         -pl "${tests_module}" -DincludeScope=test -Dmdep.outputFile="${test_classpath}" >&2
 fi
 
+# a copy of the project's classes and jar, so that a build during the run does not change them
+snapshot_dir="$(mktemp -d)"
+trap 'rm -rf "${snapshot_dir}"; [ -n "${RESULTS_DIR:-}" ] || rm -rf "${results_dir}"' EXIT
+cp -r "${tests_module}/target/classes" "${snapshot_dir}/classes"
+backend_jar="$(tr ':' '\n' < "${runtime_classpath}" | grep '/flink-statebackend-incremental/target/' || true)"
+if [ -n "${backend_jar}" ]; then
+    cp "${backend_jar}" "${snapshot_dir}/"
+    sed "s|${backend_jar}|${snapshot_dir}/$(basename "${backend_jar}")|" "${runtime_classpath}" \
+        > "${snapshot_dir}/runtime.classpath"
+else
+    cp "${runtime_classpath}" "${snapshot_dir}/runtime.classpath"
+fi
+
 # this backend and the hashmap backend: the runtime class path, upstream RocksDB and no FRocksDB
-incremental_classpath="${tests_module}/target/classes:$(cat "${runtime_classpath}")"
+incremental_classpath="${snapshot_dir}/classes:$(cat "${snapshot_dir}/runtime.classpath")"
 # Flink's backend: the test class path without this backend and without upstream RocksDB
-flink_classpath="${tests_module}/target/classes:$(tr ':' '\n' < "${test_classpath}" \
+flink_classpath="${snapshot_dir}/classes:$(tr ':' '\n' < "${test_classpath}" \
     | grep -v -E '/flink-statebackend-incremental/target/|/flink-statebackend-incremental-[0-9][^/]*\.jar$|/rocksdbjni-[^/]*\.jar$|\.tar\.gz$' \
     | paste -sd ':' -)"
 

@@ -13,6 +13,7 @@ import io.statebackend.incremental.state.AbstractRocksDBState;
 import io.statebackend.incremental.state.RocksDBStateContext;
 import io.statebackend.incremental.state.RocksDBStateKeysIterator;
 import io.statebackend.incremental.state.RocksDBStates;
+import io.statebackend.incremental.state.StateKeyBuilder;
 import io.statebackend.incremental.timers.RocksDBPriorityQueueFactory;
 import io.statebackend.incremental.transfer.RocksDBStateUploader;
 import io.statebackend.incremental.transfer.StateFile;
@@ -46,7 +47,6 @@ import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
 import org.apache.flink.runtime.state.SavepointResources;
-import org.apache.flink.runtime.state.SerializedCompositeKeyBuilder;
 import org.apache.flink.runtime.state.SnapshotExecutionType;
 import org.apache.flink.runtime.state.SnapshotResult;
 import org.apache.flink.runtime.state.SnapshotStrategyRunner;
@@ -137,7 +137,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     /** The state objects handed out, so re-registration updates them in place. */
     private final Map<String, AbstractRocksDBState<K, ?, ?>> createdStates = new LinkedHashMap<>();
 
-    private final SerializedCompositeKeyBuilder<K> sharedKeyBuilder;
+    private final StateKeyBuilder<K> sharedKeyBuilder;
     private final int keyGroupPrefixBytes;
     private final PriorityQueueSetFactory priorityQueueFactory;
     @Nullable private final HeapPriorityQueuesManager heapQueues;
@@ -204,8 +204,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         this.nativeMetrics = nativeMetrics;
         this.registeredStates = registeredStates;
         this.keyGroupPrefixBytes = keyGroupPrefixBytes;
-        this.sharedKeyBuilder =
-                new SerializedCompositeKeyBuilder<>(keySerializer, keyGroupPrefixBytes, 32);
+        this.sharedKeyBuilder = new StateKeyBuilder<>(keySerializer, keyGroupPrefixBytes, 32);
         this.ttlCleanup =
                 new TtlBackgroundCleanup(
                         db,
@@ -293,7 +292,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     }
 
     @Override
-    public SerializedCompositeKeyBuilder<K> getSharedKeyBuilder() {
+    public StateKeyBuilder<K> getSharedKeyBuilder() {
         return sharedKeyBuilder;
     }
 
