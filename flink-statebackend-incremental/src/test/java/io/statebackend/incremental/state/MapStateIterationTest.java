@@ -67,7 +67,7 @@ class MapStateIterationTest {
     }
 
     @AfterEach
-    void close() {
+    void close() throws Exception {
         backend.dispose();
         env.close();
     }
