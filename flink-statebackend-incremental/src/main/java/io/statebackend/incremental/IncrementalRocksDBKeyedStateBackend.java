@@ -672,6 +672,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             @Nonnull CheckpointStreamFactory streamFactory,
             @Nonnull CheckpointOptions checkpointOptions)
             throws Exception {
+        flushTimerWrites();
         CheckpointType type =
                 CheckpointType.decide(checkpointOptions, settings.isIncrementalCheckpoints());
         // native savepoints are RocksDB's files, whether checkpoints are incremental or not
@@ -693,8 +694,16 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     @Nonnull
     @Override
     public SavepointResources<K> savepoint() throws Exception {
+        flushTimerWrites();
         return new SavepointResources<>(
                 captureFullSnapshotResources(), SnapshotExecutionType.ASYNCHRONOUS);
+    }
+
+    /** Timers are written in batches: whatever reads their column families writes them first. */
+    private void flushTimerWrites() throws RocksDBException {
+        if (priorityQueueFactory instanceof RocksDBPriorityQueueFactory) {
+            ((RocksDBPriorityQueueFactory) priorityQueueFactory).flushWrites();
+        }
     }
 
     private FullSnapshotResources<K> captureFullSnapshotResources() {
@@ -781,6 +790,10 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         transferPool.close();
         ttlCleanup.clear();
         closeKeyIterators();
+        if (priorityQueueFactory instanceof RocksDBPriorityQueueFactory) {
+            // buffered timer writes are dropped with the database
+            ((RocksDBPriorityQueueFactory) priorityQueueFactory).close();
+        }
         createdStates.clear();
         registeredStates.clear();
         // reporters may still read the gauges: they must not reach the closed database
@@ -845,6 +858,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
 
     /** Flushes memtables, for tests and tools that look at the files. */
     public void flush() throws RocksDBException {
+        flushTimerWrites();
         try (org.rocksdb.FlushOptions options = new org.rocksdb.FlushOptions()) {
             options.setWaitForFlush(true);
             for (RegisteredRocksDBState state : registeredStates.values()) {

@@ -485,7 +485,11 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
         private MapEntryBatch batch;
         private int position;
         private boolean exhausted;
-        private int current = -1;
+
+        /** Where the entry last returned by next() is, for remove(); may be an earlier batch. */
+        private MapEntryBatch returnedBatch;
+
+        private int returnedIndex;
 
         EntryIterator(byte[] prefix, Projection<T> projection) {
             this.prefix = prefix;
@@ -509,16 +513,17 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
-            current = position++;
-            return projection.apply(batch, current, prefix.length);
+            returnedBatch = batch;
+            returnedIndex = position++;
+            return projection.apply(batch, returnedIndex, prefix.length);
         }
 
         @Override
         public void remove() {
-            Preconditions.checkState(current >= 0, "next() has not been called.");
+            Preconditions.checkState(returnedBatch != null, "next() has not been called.");
             Preconditions.checkState(
-                    !batch.isRemoved(current), "The entry has already been removed.");
-            removeEntryOf(batch, current);
+                    !returnedBatch.isRemoved(returnedIndex), "The entry has already been removed.");
+            removeEntryOf(returnedBatch, returnedIndex);
         }
 
         private void loadBatch() {
@@ -535,7 +540,6 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
             }
             batch = next;
             position = 0;
-            current = -1;
         }
     }
 }
