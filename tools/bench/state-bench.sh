@@ -8,7 +8,10 @@
 #
 #   bash tools/bench/state-bench.sh [--rounds=3] [--short] [--only=REGEX] [--keys=200000]
 #       [--warmup=2] [--iterations=3] [--time=1s] [--backends=incremental,rocksdb,hashmap]
+#       [--before-jar=PATH]
 #
+# --before-jar adds a fourth run per round: this backend from the given jar (an earlier build of
+# flink-statebackend-incremental), to show what a change did; the table gets a column for it.
 # --short is a quick check that everything runs (one round, one short iteration); its figures are
 # not worth comparing. Extra Maven arguments (for example -o to build offline) go in
 # MAVEN_EXTRA_ARGS; SKIP_BUILD=true reuses the class paths of an earlier build; RESULTS_DIR keeps
@@ -25,6 +28,7 @@ time=1s
 keys=200000
 only='io.statebackend.incremental.bench.jmh.*Benchmark'
 backends=incremental,rocksdb,hashmap
+before_jar=
 for arg in "$@"; do
     case "${arg}" in
         --rounds=*) rounds="${arg#*=}" ;;
@@ -34,6 +38,7 @@ for arg in "$@"; do
         --keys=*) keys="${arg#*=}" ;;
         --only=*) only="${arg#*=}" ;;
         --backends=*) backends="${arg#*=}" ;;
+        --before-jar=*) before_jar="${arg#*=}" ;;
         --short) rounds=1; warmup=1; iterations=1; time=500ms ;;
         *) echo "Unknown option ${arg}" >&2; exit 2 ;;
     esac
@@ -88,26 +93,35 @@ fork_options="-Xms2g -Xmx2g --add-opens=java.base/java.util=ALL-UNNAMED"
 fork_options+=" --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED"
 fork_options+=" --add-opens=java.base/java.nio=ALL-UNNAMED"
 
+if [ -n "${before_jar}" ]; then
+    cp "${before_jar}" "${snapshot_dir}/before.jar"
+    before_classpath="${snapshot_dir}/classes:${snapshot_dir}/before.jar:$(tr ':' '\n' \
+        < "${snapshot_dir}/runtime.classpath" | grep -v '/flink-statebackend-incremental-[0-9][^/]*\.jar$' \
+        | paste -sd ':' -)"
+    backends="${backends},before"
+fi
+
+# a label per run: the backend, or "before" for this backend from --before-jar
 run_backend() {
-    local round="$1" backend="$2" classpath
-    if [ "${backend}" = rocksdb ]; then
-        classpath="${flink_classpath}"
-    else
-        classpath="${incremental_classpath}"
-    fi
-    echo "Round ${round}, ${backend}: $(uptime)" | tee -a "${results_dir}/load.txt" >&2
+    local round="$1" label="$2" backend="$2" classpath
+    case "${label}" in
+        rocksdb) classpath="${flink_classpath}" ;;
+        before) classpath="${before_classpath}"; backend=incremental ;;
+        *) classpath="${incremental_classpath}" ;;
+    esac
+    echo "Round ${round}, ${label}: $(uptime)" | tee -a "${results_dir}/load.txt" >&2
     "${java_bin}" -Xmx256m -classpath "${classpath}" org.openjdk.jmh.Main "${only}" \
         -p backend="${backend}" -p keyCount="${keys}" \
         -f 1 -wi "${warmup}" -w "${time}" -i "${iterations}" -r "${time}" \
         -jvmArgsAppend "${fork_options}" \
-        -rf csv -rff "${results_dir}/round${round}-${backend}.csv" >"${results_dir}/round${round}-${backend}.log" 2>&1 \
-        || { tail -50 "${results_dir}/round${round}-${backend}.log" >&2; exit 1; }
+        -rf csv -rff "${results_dir}/round${round}-${label}.csv" >"${results_dir}/round${round}-${label}.log" 2>&1 \
+        || { tail -50 "${results_dir}/round${round}-${label}.log" >&2; exit 1; }
 }
 
 IFS=',' read -r -a backend_list <<< "${backends}"
 for ((round = 1; round <= rounds; round++)); do
-    for backend in "${backend_list[@]}"; do
-        run_backend "${round}" "${backend}"
+    for label in "${backend_list[@]}"; do
+        run_backend "${round}" "${label}"
     done
 done
 echo "Load after: $(uptime)" | tee -a "${results_dir}/load.txt" >&2

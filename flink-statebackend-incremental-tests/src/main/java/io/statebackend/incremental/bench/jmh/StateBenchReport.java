@@ -14,13 +14,16 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Merges the CSV results of JMH runs of the state benchmarks, one file per round and backend named
- * {@code <round>-<backend>.csv}, into a Markdown table: the median over the rounds of each
- * backend's ops/ms, and the median and range of the per-round ratios to Flink's RocksDB backend.
+ * Merges the CSV results of JMH runs of the state benchmarks, one file per round and run named
+ * {@code <round>-<label>.csv} (the label is the backend, or {@code before} for this backend from an
+ * earlier build), into a Markdown table: the median over the rounds of each backend's ops/ms, and
+ * the median and range of the per-round ratios to Flink's RocksDB backend.
  *
  * <pre>java ... StateBenchReport DIR</pre>
  */
 public final class StateBenchReport {
+
+    private static final String BEFORE = "before";
 
     private static final String[] BACKENDS = {
         BenchmarkBackend.INCREMENTAL, BenchmarkBackend.FLINK_ROCKSDB, BenchmarkBackend.HASHMAP
@@ -44,12 +47,13 @@ public final class StateBenchReport {
         }
         Collections.sort(files);
         for (Path file : files) {
-            String round = file.getFileName().toString().replaceFirst("-[^-]*\\.csv$", "");
+            String name = file.getFileName().toString();
+            String round = name.replaceFirst("-[^-]*\\.csv$", "");
+            String label = name.substring(round.length() + 1, name.length() - ".csv".length());
             List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
             List<String> header = splitCsv(lines.get(0));
             int benchmarkColumn = header.indexOf("Benchmark");
             int scoreColumn = header.indexOf("Score");
-            int backendColumn = header.indexOf("Param: backend");
             for (String line : lines.subList(1, lines.size())) {
                 if (line.isBlank()) {
                     continue;
@@ -58,7 +62,7 @@ public final class StateBenchReport {
                 String benchmark = row.get(benchmarkColumn);
                 String method = benchmark.substring(benchmark.lastIndexOf('.') + 1);
                 scores.computeIfAbsent(method, m -> new TreeMap<>())
-                        .computeIfAbsent(row.get(backendColumn), b -> new TreeMap<>())
+                        .computeIfAbsent(label, b -> new TreeMap<>())
                         .put(round, Double.parseDouble(row.get(scoreColumn)));
             }
         }
@@ -66,10 +70,13 @@ public final class StateBenchReport {
     }
 
     static void print(Map<String, Map<String, Map<String, Double>>> scores, PrintStream out) {
+        boolean withBefore =
+                scores.values().stream().anyMatch(byBackend -> byBackend.containsKey(BEFORE));
         out.println(
                 "| operation | this backend ops/ms | Flink RocksDB ops/ms | hashmap ops/ms"
-                        + " | this / Flink RocksDB | per-round range | hashmap / Flink RocksDB |");
-        out.println("|---|--:|--:|--:|--:|--:|--:|");
+                        + " | this / Flink RocksDB | per-round range | hashmap / Flink RocksDB |"
+                        + (withBefore ? " before ops/ms | this / before |" : ""));
+        out.println("|---|--:|--:|--:|--:|--:|--:|" + (withBefore ? "--:|--:|" : ""));
         for (Map.Entry<String, Map<String, Map<String, Double>>> entry : scores.entrySet()) {
             Map<String, Map<String, Double>> byBackend = entry.getValue();
             StringBuilder row = new StringBuilder("| ").append(entry.getKey());
@@ -96,6 +103,16 @@ public final class StateBenchReport {
                                                     byBackend.get(BenchmarkBackend.HASHMAP),
                                                     byBackend.get(
                                                             BenchmarkBackend.FLINK_ROCKSDB)))));
+            if (withBefore) {
+                row.append(" | ").append(format(median(byBackend.get(BEFORE))));
+                row.append(" | ")
+                        .append(
+                                formatRatio(
+                                        median(
+                                                roundRatios(
+                                                        byBackend.get(BenchmarkBackend.INCREMENTAL),
+                                                        byBackend.get(BEFORE)))));
+            }
             out.println(row.append(" |"));
         }
     }
