@@ -100,18 +100,16 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
     }
 
     public void clear() {
-        int keyLength = writeCurrentKeyAndNamespace();
         try {
-            backend.getDb()
-                    .delete(
-                            columnFamily,
-                            backend.getWriteOptions(),
-                            keyBuilder().buffer(),
-                            0,
-                            keyLength);
+            deleteKey(keyBuilder().buffer(), 0, writeCurrentKeyAndNamespace());
         } catch (RocksDBException e) {
             throw failure("clear", e);
         }
+    }
+
+    /** Deletes the key in the given range of {@code key}. */
+    protected void deleteKey(byte[] key, int keyOffset, int keyLength) throws RocksDBException {
+        backend.getDb().delete(columnFamily, backend.getWriteOptions(), key, keyOffset, keyLength);
     }
 
     /** The backend's shared key builder, which holds the current key. */
@@ -173,20 +171,7 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
      */
     protected boolean readIntoValueInput(byte[] key, int keyLength) {
         try {
-            RocksDB db = backend.getDb();
-            int length =
-                    db.get(
-                            columnFamily,
-                            backend.getReadOptions(),
-                            key,
-                            0,
-                            keyLength,
-                            readBuffer,
-                            0,
-                            readBuffer.length);
-            if (length == RocksDB.NOT_FOUND) {
-                return false;
-            }
+            int length = getInto(key, keyLength, readBuffer);
             byte[] target = readBuffer;
             if (length > readBuffer.length) {
                 // larger than any value so far: read it again whole, into a buffer kept for the
@@ -195,19 +180,10 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
                 if (length <= MAX_RETAINED_READ_BUFFER) {
                     readBuffer = target;
                 }
-                length =
-                        db.get(
-                                columnFamily,
-                                backend.getReadOptions(),
-                                key,
-                                0,
-                                keyLength,
-                                target,
-                                0,
-                                target.length);
-                if (length == RocksDB.NOT_FOUND) {
-                    return false;
-                }
+                length = getInto(key, keyLength, target);
+            }
+            if (length == RocksDB.NOT_FOUND) {
+                return false;
             }
             valueInput.setBuffer(target, 0, length);
             return true;
@@ -216,21 +192,28 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
         }
     }
 
+    /**
+     * Copies as much of the key's value as fits into {@code target}; returns the value's whole
+     * length, or {@link RocksDB#NOT_FOUND}.
+     */
+    private int getInto(byte[] key, int keyLength, byte[] target) throws RocksDBException {
+        return backend.getDb()
+                .get(
+                        columnFamily,
+                        backend.getReadOptions(),
+                        key,
+                        0,
+                        keyLength,
+                        target,
+                        0,
+                        target.length);
+    }
+
     /** Whether the key in the first {@code keyLength} bytes of {@code key} has a value. */
     protected boolean containsKey(byte[] key, int keyLength) {
         try {
             // the value's size is returned whatever its length; nothing of it is copied
-            return backend.getDb()
-                            .get(
-                                    columnFamily,
-                                    backend.getReadOptions(),
-                                    key,
-                                    0,
-                                    keyLength,
-                                    NO_BYTES,
-                                    0,
-                                    0)
-                    != RocksDB.NOT_FOUND;
+            return getInto(key, keyLength, NO_BYTES) != RocksDB.NOT_FOUND;
         } catch (RocksDBException e) {
             throw failure("read", e);
         }

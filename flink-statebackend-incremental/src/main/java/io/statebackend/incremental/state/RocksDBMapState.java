@@ -113,13 +113,7 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
     public void remove(UK userKey) throws IOException {
         int keyLength = writeUserEntryKey(userKey);
         try {
-            backend.getDb()
-                    .delete(
-                            columnFamily,
-                            backend.getWriteOptions(),
-                            keyBuilder().buffer(),
-                            0,
-                            keyLength);
+            deleteKey(keyBuilder().buffer(), 0, keyLength);
         } catch (RocksDBException e) {
             throw new IOException("Could not remove from map state '" + stateName + "'", e);
         }
@@ -457,13 +451,7 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
 
     private void removeEntryOf(MapEntryBatch batch, int index) {
         try {
-            backend.getDb()
-                    .delete(
-                            columnFamily,
-                            backend.getWriteOptions(),
-                            batch.bytes(),
-                            batch.keyOffset(index),
-                            batch.keyLength(index));
+            deleteKey(batch.bytes(), batch.keyOffset(index), batch.keyLength(index));
             batch.markRemoved(index);
         } catch (RocksDBException e) {
             throw failure("remove an entry of", e);

@@ -1,8 +1,6 @@
 package io.statebackend.incremental.state;
 
 import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
-import io.statebackend.incremental.IncrementalRocksDBStateBackend;
-import io.statebackend.incremental.testutils.IncrementalTestHarness;
 import io.statebackend.incremental.testutils.KeyedBackends;
 
 import org.apache.flink.api.common.state.MapState;
@@ -11,7 +9,6 @@ import org.apache.flink.api.common.typeutils.base.IntSerializer;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.runtime.operators.testutils.MockEnvironment;
-import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 
@@ -22,7 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -49,15 +45,7 @@ class MapStateIterationTest {
     @BeforeEach
     void open() throws Exception {
         env = MockEnvironment.builder().build();
-        backend =
-                KeyedBackends.create(
-                        new IncrementalRocksDBStateBackend(true)
-                                .withLocalDirectories(tempDir.toString()),
-                        env,
-                        IntSerializer.INSTANCE,
-                        IncrementalTestHarness.MAX_PARALLELISM,
-                        new KeyGroupRange(0, IncrementalTestHarness.MAX_PARALLELISM - 1),
-                        Collections.emptyList());
+        backend = KeyedBackends.createEmpty(env, tempDir, IntSerializer.INSTANCE);
         map =
                 backend.getPartitionedState(
                         VoidNamespace.INSTANCE,

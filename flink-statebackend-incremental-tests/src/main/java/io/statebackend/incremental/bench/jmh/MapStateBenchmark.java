@@ -5,31 +5,17 @@ import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Map state of {@link #MAP_SIZE} user keys {@code 0..MAP_SIZE-1} per key, user key {@code u} of key
  * {@code k} mapped to {@code k + u}. Iterations count one operation per entry read, as
  * apache/flink-benchmarks does.
  */
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(
-        value = 1,
-        jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
 public class MapStateBenchmark extends KeyedStateBenchmarkBase {
 
     public static final int MAP_SIZE = 10;
@@ -81,22 +67,14 @@ public class MapStateBenchmark extends KeyedStateBenchmarkBase {
     @OperationsPerInvocation(MAP_SIZE)
     public long mapKeys() throws Exception {
         selectRandomKey();
-        long sum = 0;
-        for (Long userKey : state.keys()) {
-            sum += userKey;
-        }
-        return sum;
+        return sum(state.keys());
     }
 
     @Benchmark
     @OperationsPerInvocation(MAP_SIZE)
     public long mapValues() throws Exception {
         selectRandomKey();
-        long sum = 0;
-        for (Long value : state.values()) {
-            sum += value;
-        }
-        return sum;
+        return sum(state.values());
     }
 
     @Benchmark
@@ -120,6 +98,14 @@ public class MapStateBenchmark extends KeyedStateBenchmarkBase {
         long n = removals++ % ((long) keyCount * MAP_SIZE);
         keyed.setCurrentKey(removedKey(n));
         state.remove(n / keyCount);
+    }
+
+    private static long sum(Iterable<Long> numbers) {
+        long sum = 0;
+        for (Long number : numbers) {
+            sum += number;
+        }
+        return sum;
     }
 
     @TearDown(Level.Iteration)
