@@ -1,5 +1,6 @@
 package io.statebackend.incremental.bench.jmh;
 
+import org.apache.flink.api.common.state.StateDescriptor;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.fs.CloseableRegistry;
@@ -13,9 +14,13 @@ import org.apache.flink.runtime.state.StateBackend;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FileUtils;
 
+import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.List;
 
 /**
  * A keyed state backend for the benchmarks, created through Flink's {@link StateBackend} API as a
@@ -36,11 +41,13 @@ public final class BenchmarkBackend implements AutoCloseable {
     static final int MAX_PARALLELISM = 128;
     static final long MANAGED_MEMORY_BYTES = 256L << 20;
 
+    private final String name;
     private final Path dir;
     private final MockEnvironment env;
     private final AbstractKeyedStateBackend<Long> keyedBackend;
 
     private BenchmarkBackend(String name) throws Exception {
+        this.name = name;
         this.dir = Files.createTempDirectory("state-bench-" + name + "-");
         this.env =
                 MockEnvironment.builder()
@@ -56,6 +63,33 @@ public final class BenchmarkBackend implements AutoCloseable {
 
     public AbstractKeyedStateBackend<Long> keyed() {
         return keyedBackend;
+    }
+
+    /**
+     * Compacts the given states of a RocksDB backend (a no-op for the hashmap backend), so that a
+     * measurement starts from the same shape of data for both RocksDB backends instead of running
+     * while the compactions that the preload triggered are still going on.
+     */
+    public void compact(Collection<StateDescriptor<?, ?>> states) throws Exception {
+        switch (name) {
+            case INCREMENTAL:
+                List<String> names = new ArrayList<>();
+                for (StateDescriptor<?, ?> state : states) {
+                    names.add(state.getName());
+                }
+                IncrementalCompaction.compact(keyedBackend, names);
+                break;
+            case FLINK_ROCKSDB:
+                // by reflection: Flink's backend is not on the class path this is compiled with
+                Method compactState =
+                        keyedBackend.getClass().getMethod("compactState", StateDescriptor.class);
+                for (StateDescriptor<?, ?> state : states) {
+                    compactState.invoke(keyedBackend, state);
+                }
+                break;
+            default:
+                break;
+        }
     }
 
     @Override

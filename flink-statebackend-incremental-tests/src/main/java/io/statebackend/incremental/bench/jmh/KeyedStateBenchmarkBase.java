@@ -18,6 +18,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -45,6 +47,9 @@ public abstract class KeyedStateBenchmarkBase {
     protected BenchmarkBackend opened;
     protected AbstractKeyedStateBackend<Long> keyed;
 
+    /** The states {@link #preload()} created, compacted after it. */
+    private final List<StateDescriptor<?, ?>> states = new ArrayList<>();
+
     private long random = 0x9E3779B97F4A7C15L;
     private long lastKey;
 
@@ -53,6 +58,7 @@ public abstract class KeyedStateBenchmarkBase {
         opened = BenchmarkBackend.open(backend);
         keyed = opened.keyed();
         preload();
+        opened.compact(states);
     }
 
     @TearDown(Level.Trial)
@@ -68,6 +74,7 @@ public abstract class KeyedStateBenchmarkBase {
 
     protected <S extends org.apache.flink.api.common.state.State> S state(
             StateDescriptor<S, ?> descriptor) throws Exception {
+        states.add(descriptor);
         return keyed.getPartitionedState(
                 VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
     }
