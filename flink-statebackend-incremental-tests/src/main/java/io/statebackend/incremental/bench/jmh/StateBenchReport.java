@@ -51,6 +51,10 @@ public final class StateBenchReport {
             String round = name.replaceFirst("-[^-]*\\.csv$", "");
             String label = name.substring(round.length() + 1, name.length() - ".csv".length());
             List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            if (lines.isEmpty()) {
+                // a run still going on, or one that failed
+                continue;
+            }
             List<String> header = splitCsv(lines.get(0));
             int benchmarkColumn = header.indexOf("Benchmark");
             int scoreColumn = header.indexOf("Score");
