@@ -13,6 +13,7 @@ import io.statebackend.incremental.state.AbstractRocksDBState;
 import io.statebackend.incremental.state.RocksDBStateContext;
 import io.statebackend.incremental.state.RocksDBStateKeysIterator;
 import io.statebackend.incremental.state.RocksDBStates;
+import io.statebackend.incremental.state.StateKeyBuilder;
 import io.statebackend.incremental.timers.RocksDBPriorityQueueFactory;
 import io.statebackend.incremental.transfer.RocksDBStateUploader;
 import io.statebackend.incremental.transfer.StateFile;
@@ -46,7 +47,6 @@ import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
 import org.apache.flink.runtime.state.SavepointResources;
-import org.apache.flink.runtime.state.SerializedCompositeKeyBuilder;
 import org.apache.flink.runtime.state.SnapshotExecutionType;
 import org.apache.flink.runtime.state.SnapshotResult;
 import org.apache.flink.runtime.state.SnapshotStrategyRunner;
@@ -137,7 +137,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     /** The state objects handed out, so re-registration updates them in place. */
     private final Map<String, AbstractRocksDBState<K, ?, ?>> createdStates = new LinkedHashMap<>();
 
-    private final SerializedCompositeKeyBuilder<K> sharedKeyBuilder;
+    private final StateKeyBuilder<K> sharedKeyBuilder;
     private final int keyGroupPrefixBytes;
     private final PriorityQueueSetFactory priorityQueueFactory;
     @Nullable private final HeapPriorityQueuesManager heapQueues;
@@ -204,8 +204,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         this.nativeMetrics = nativeMetrics;
         this.registeredStates = registeredStates;
         this.keyGroupPrefixBytes = keyGroupPrefixBytes;
-        this.sharedKeyBuilder =
-                new SerializedCompositeKeyBuilder<>(keySerializer, keyGroupPrefixBytes, 32);
+        this.sharedKeyBuilder = new StateKeyBuilder<>(keySerializer, keyGroupPrefixBytes, 32);
         this.ttlCleanup =
                 new TtlBackgroundCleanup(
                         db,
@@ -294,7 +293,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     }
 
     @Override
-    public SerializedCompositeKeyBuilder<K> getSharedKeyBuilder() {
+    public StateKeyBuilder<K> getSharedKeyBuilder() {
         return sharedKeyBuilder;
     }
 
@@ -674,6 +673,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             @Nonnull CheckpointStreamFactory streamFactory,
             @Nonnull CheckpointOptions checkpointOptions)
             throws Exception {
+        flushTimerWrites();
         CheckpointType type =
                 CheckpointType.decide(checkpointOptions, settings.isIncrementalCheckpoints());
         // native savepoints are RocksDB's files, whether checkpoints are incremental or not
@@ -695,8 +695,16 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     @Nonnull
     @Override
     public SavepointResources<K> savepoint() throws Exception {
+        flushTimerWrites();
         return new SavepointResources<>(
                 captureFullSnapshotResources(), SnapshotExecutionType.ASYNCHRONOUS);
+    }
+
+    /** Timers are written in batches: whatever reads their column families writes them first. */
+    private void flushTimerWrites() throws RocksDBException {
+        if (priorityQueueFactory instanceof RocksDBPriorityQueueFactory) {
+            ((RocksDBPriorityQueueFactory) priorityQueueFactory).flushWrites();
+        }
     }
 
     private FullSnapshotResources<K> captureFullSnapshotResources() {
@@ -783,6 +791,10 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         transferPool.close();
         ttlCleanup.clear();
         closeKeyIterators();
+        if (priorityQueueFactory instanceof RocksDBPriorityQueueFactory) {
+            // buffered timer writes are dropped with the database
+            ((RocksDBPriorityQueueFactory) priorityQueueFactory).close();
+        }
         createdStates.clear();
         registeredStates.clear();
         // reporters may still read the gauges: they must not reach the closed database
@@ -847,6 +859,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
 
     /** Flushes memtables, for tests and tools that look at the files. */
     public void flush() throws RocksDBException {
+        flushTimerWrites();
         try (org.rocksdb.FlushOptions options = new org.rocksdb.FlushOptions()) {
             options.setWaitForFlush(true);
             for (RegisteredRocksDBState state : registeredStates.values()) {

@@ -15,6 +15,7 @@ import org.apache.flink.util.FlinkRuntimeException;
 import org.apache.flink.util.Preconditions;
 
 import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 
 import java.io.IOException;
@@ -22,13 +23,18 @@ import java.util.List;
 
 /**
  * Base of all keyed states kept in RocksDB: one column family per state, keys built by the
- * backend's shared {@link SerializedCompositeKeyBuilder} as {@code [key-group][key][namespace]}.
+ * backend's shared {@link StateKeyBuilder} as {@code [key-group][key][namespace]}.
  *
  * @param <K> key type
  * @param <N> namespace type
  * @param <V> type of the state's value as seen by the runtime
  */
 public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K, N, V> {
+
+    /** Values up to this size are read into a buffer kept for the next reads. */
+    private static final int MAX_RETAINED_READ_BUFFER = 64 * 1024;
+
+    private static final byte[] NO_BYTES = new byte[0];
 
     protected final RocksDBStateContext<K> backend;
     protected final String stateName;
@@ -42,6 +48,9 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
 
     /** Reused to deserialize values. */
     protected final DataInputDeserializer valueInput = new DataInputDeserializer();
+
+    /** Reused to read values by point lookups; see {@link #readIntoValueInput}. */
+    private byte[] readBuffer = new byte[128];
 
     private N currentNamespace;
 
@@ -92,11 +101,28 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
 
     public void clear() {
         try {
-            backend.getDb()
-                    .delete(columnFamily, backend.getWriteOptions(), currentKeyAndNamespace());
+            deleteKey(keyBuilder().buffer(), 0, writeCurrentKeyAndNamespace());
         } catch (RocksDBException e) {
             throw failure("clear", e);
         }
+    }
+
+    /** Deletes the key in the given range of {@code key}. */
+    protected void deleteKey(byte[] key, int keyOffset, int keyLength) throws RocksDBException {
+        backend.getDb().delete(columnFamily, backend.getWriteOptions(), key, keyOffset, keyLength);
+    }
+
+    /** The backend's shared key builder, which holds the current key. */
+    protected StateKeyBuilder<K> keyBuilder() {
+        return backend.getSharedKeyBuilder();
+    }
+
+    /**
+     * Writes {@code [key-group][current key][current namespace]} into the shared key builder;
+     * returns its length. The builder's buffer holds it until the next key is built.
+     */
+    protected int writeCurrentKeyAndNamespace() {
+        return keyBuilder().setNamespace(currentNamespace, namespaceSerializer);
     }
 
     /** {@code [key-group][current key][current namespace]}, freshly allocated. */
@@ -105,8 +131,8 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
     }
 
     protected byte[] keyAndNamespace(N namespace) {
-        return backend.getSharedKeyBuilder()
-                .buildCompositeKeyNamespace(namespace, namespaceSerializer);
+        keyBuilder().setNamespace(namespace, namespaceSerializer);
+        return keyBuilder().copy();
     }
 
     protected byte[] serializeValue(V value) throws IOException {
@@ -114,9 +140,15 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
     }
 
     protected <T> byte[] serializeWith(T value, TypeSerializer<T> serializer) throws IOException {
+        writeToValueOutput(value, serializer);
+        return valueOutput.getCopyOfBuffer();
+    }
+
+    /** Serializes into {@link #valueOutput}, for a write that passes its buffer to RocksDB. */
+    protected <T> void writeToValueOutput(T value, TypeSerializer<T> serializer)
+            throws IOException {
         valueOutput.clear();
         serializer.serialize(value, valueOutput);
-        return valueOutput.getCopyOfBuffer();
     }
 
     protected V deserializeValue(byte[] bytes) throws IOException {
@@ -130,6 +162,76 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
         } catch (RocksDBException e) {
             throw failure("read", e);
         }
+    }
+
+    /**
+     * Reads the value of the key in the first {@code keyLength} bytes of {@code key} into a reused
+     * buffer and points {@link #valueInput} at it, so that a point read allocates no array; false
+     * if the key has no value.
+     */
+    protected boolean readIntoValueInput(byte[] key, int keyLength) {
+        try {
+            int length = getInto(key, keyLength, readBuffer);
+            byte[] target = readBuffer;
+            if (length > readBuffer.length) {
+                // larger than any value so far: read it again whole, into a buffer kept for the
+                // next reads unless it is unusually large
+                target = new byte[length];
+                if (length <= MAX_RETAINED_READ_BUFFER) {
+                    readBuffer = target;
+                }
+                length = getInto(key, keyLength, target);
+            }
+            if (length == RocksDB.NOT_FOUND) {
+                return false;
+            }
+            valueInput.setBuffer(target, 0, length);
+            return true;
+        } catch (RocksDBException e) {
+            throw failure("read", e);
+        }
+    }
+
+    /**
+     * Copies as much of the key's value as fits into {@code target}; returns the value's whole
+     * length, or {@link RocksDB#NOT_FOUND}.
+     */
+    private int getInto(byte[] key, int keyLength, byte[] target) throws RocksDBException {
+        return backend.getDb()
+                .get(
+                        columnFamily,
+                        backend.getReadOptions(),
+                        key,
+                        0,
+                        keyLength,
+                        target,
+                        0,
+                        target.length);
+    }
+
+    /** Whether the key in the first {@code keyLength} bytes of {@code key} has a value. */
+    protected boolean containsKey(byte[] key, int keyLength) {
+        try {
+            // the value's size is returned whatever its length; nothing of it is copied
+            return getInto(key, keyLength, NO_BYTES) != RocksDB.NOT_FOUND;
+        } catch (RocksDBException e) {
+            throw failure("read", e);
+        }
+    }
+
+    /** Writes the bytes of {@link #valueOutput} under the given range of {@code key}. */
+    protected void putValueOutput(byte[] key, int keyOffset, int keyLength)
+            throws RocksDBException {
+        backend.getDb()
+                .put(
+                        columnFamily,
+                        backend.getWriteOptions(),
+                        key,
+                        keyOffset,
+                        keyLength,
+                        valueOutput.getSharedBuffer(),
+                        0,
+                        valueOutput.length());
     }
 
     protected FlinkRuntimeException failure(String operation, Exception e) {

@@ -9,6 +9,7 @@ import org.apache.flink.util.Preconditions;
 import org.rocksdb.RocksDBException;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 
@@ -45,7 +46,19 @@ public class RocksDBListState<K, N, V> extends AbstractRocksDBState<K, N, List<V
 
     @Override
     public List<V> getInternal() throws IOException {
-        return deserializeList(getRaw(currentKeyAndNamespace()));
+        int keyLength = writeCurrentKeyAndNamespace();
+        if (!readIntoValueInput(keyBuilder().buffer(), keyLength)) {
+            return null;
+        }
+        List<V> result = new ArrayList<>();
+        V element;
+        while ((element =
+                        ListDelimitedSerializer.deserializeNextElement(
+                                valueInput, elementSerializer))
+                != null) {
+            result.add(element);
+        }
+        return result;
     }
 
     private List<V> deserializeList(byte[] bytes) throws IOException {
@@ -58,7 +71,22 @@ public class RocksDBListState<K, N, V> extends AbstractRocksDBState<K, N, List<V
     @Override
     public void add(V value) throws IOException {
         Preconditions.checkNotNull(value, "You cannot add null to a ListState.");
-        merge(currentKeyAndNamespace(), serializeWith(value, elementSerializer));
+        writeToValueOutput(value, elementSerializer);
+        int keyLength = writeCurrentKeyAndNamespace();
+        try {
+            backend.getDb()
+                    .merge(
+                            columnFamily,
+                            backend.getWriteOptions(),
+                            keyBuilder().buffer(),
+                            0,
+                            keyLength,
+                            valueOutput.getSharedBuffer(),
+                            0,
+                            valueOutput.length());
+        } catch (RocksDBException e) {
+            throw new IOException("Could not append to list state '" + stateName + "'", e);
+        }
     }
 
     @Override

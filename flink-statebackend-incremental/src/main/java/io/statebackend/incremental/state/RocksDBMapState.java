@@ -16,7 +16,6 @@ import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatch;
 
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -25,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Set;
-import java.util.function.Function;
 
 /**
  * Map state: one RocksDB entry per user key, {@code [key-group][key][namespace][user key]}, whose
@@ -37,11 +35,17 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
 
     private static final int ITERATION_BATCH_SIZE = 128;
 
+    /** Bytes a first batch starts with; it grows as entries need. */
+    private static final int INITIAL_BATCH_BYTES = 512;
+
     private TypeSerializer<UK> userKeySerializer;
     private TypeSerializer<UV> userValueSerializer;
 
     /** Reads RocksDB keys for the incremental visitor; task thread only. */
     private final DataInputDeserializer visitorKeyInput = new DataInputDeserializer();
+
+    /** Reads user keys and values of iterated entries; task thread only. */
+    private final DataInputDeserializer iterationInput = new DataInputDeserializer();
 
     public RocksDBMapState(
             RocksDBStateContext<K> backend,
@@ -69,19 +73,19 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
 
     @Override
     public UV get(UK userKey) throws IOException {
-        byte[] bytes = getRaw(userEntryKey(userKey));
-        return bytes == null ? null : deserializeUserValue(bytes, valueInput);
+        int keyLength = writeUserEntryKey(userKey);
+        if (!readIntoValueInput(keyBuilder().buffer(), keyLength)) {
+            return null;
+        }
+        return valueInput.readBoolean() ? null : userValueSerializer.deserialize(valueInput);
     }
 
     @Override
     public void put(UK userKey, UV userValue) throws IOException {
+        writeUserValueToValueOutput(userValue, userValueSerializer, valueOutput);
+        int keyLength = writeUserEntryKey(userKey);
         try {
-            backend.getDb()
-                    .put(
-                            columnFamily,
-                            backend.getWriteOptions(),
-                            userEntryKey(userKey),
-                            serializeUserValue(userValue));
+            putValueOutput(keyBuilder().buffer(), 0, keyLength);
         } catch (RocksDBException e) {
             throw new IOException("Could not write to map state '" + stateName + "'", e);
         }
@@ -107,8 +111,9 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
 
     @Override
     public void remove(UK userKey) throws IOException {
+        int keyLength = writeUserEntryKey(userKey);
         try {
-            backend.getDb().delete(columnFamily, backend.getWriteOptions(), userEntryKey(userKey));
+            deleteKey(keyBuilder().buffer(), 0, keyLength);
         } catch (RocksDBException e) {
             throw new IOException("Could not remove from map state '" + stateName + "'", e);
         }
@@ -116,27 +121,31 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
 
     @Override
     public boolean contains(UK userKey) throws IOException {
-        return getRaw(userEntryKey(userKey)) != null;
+        int keyLength = writeUserEntryKey(userKey);
+        return containsKey(keyBuilder().buffer(), keyLength);
     }
 
     @Override
     public Iterable<Map.Entry<UK, UV>> entries() {
-        return () -> new EntryIterator<>(currentKeyAndNamespace(), entry -> entry);
+        return () -> new EntryIterator<>(currentKeyAndNamespace(), RawEntry::new);
     }
 
     @Override
     public Iterable<UK> keys() {
-        return () -> new EntryIterator<>(currentKeyAndNamespace(), Map.Entry::getKey);
+        return () -> new EntryIterator<>(currentKeyAndNamespace(), this::readUserKeyOf);
     }
 
     @Override
     public Iterable<UV> values() {
-        return () -> new EntryIterator<>(currentKeyAndNamespace(), Map.Entry::getValue);
+        return () ->
+                new EntryIterator<>(
+                        currentKeyAndNamespace(),
+                        (batch, index, prefixLength) -> readUserValueOf(batch, index));
     }
 
     @Override
     public Iterator<Map.Entry<UK, UV>> iterator() {
-        return new EntryIterator<>(currentKeyAndNamespace(), entry -> entry);
+        return new EntryIterator<>(currentKeyAndNamespace(), RawEntry::new);
     }
 
     @Override
@@ -170,8 +179,14 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
     // ------------------------------------------------------------------------
 
     private byte[] userEntryKey(UK userKey) throws IOException {
-        return backend.getSharedKeyBuilder()
-                .buildCompositeKeyNamesSpaceUserKey(
+        writeUserEntryKey(userKey);
+        return keyBuilder().copy();
+    }
+
+    /** Writes the user key's RocksDB key into the shared key builder; returns its length. */
+    private int writeUserEntryKey(UK userKey) throws IOException {
+        return keyBuilder()
+                .setNamespaceAndUserKey(
                         getCurrentNamespace(), namespaceSerializer, userKey, userKeySerializer);
     }
 
@@ -182,12 +197,19 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
     private static <UV> byte[] serializeUserValue(
             UV userValue, TypeSerializer<UV> serializer, DataOutputSerializer out)
             throws IOException {
+        writeUserValueToValueOutput(userValue, serializer, out);
+        return out.getCopyOfBuffer();
+    }
+
+    /** A null flag, then the value unless it is null. */
+    private static <UV> void writeUserValueToValueOutput(
+            UV userValue, TypeSerializer<UV> serializer, DataOutputSerializer out)
+            throws IOException {
         out.clear();
         out.writeBoolean(userValue == null);
         if (userValue != null) {
             serializer.serialize(userValue, out);
         }
-        return out.getCopyOfBuffer();
     }
 
     private UV deserializeUserValue(byte[] bytes, DataInputDeserializer in) throws IOException {
@@ -326,34 +348,26 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
         return userKeySerializer.deserialize(visitorKeyInput);
     }
 
-    /** One map entry as read from RocksDB; user key and value are deserialized on demand. */
+    /** One map entry of a batch; user key and value are deserialized on demand. */
     private final class RawEntry implements Map.Entry<UK, UV> {
-        private final byte[] rawKey;
+        private final MapEntryBatch batch;
+        private final int index;
         private final int prefixLength;
-        private byte[] rawValue;
         private UK userKey;
         private boolean userKeyRead;
         private UV userValue;
         private boolean userValueRead;
-        private boolean deleted;
 
-        RawEntry(byte[] rawKey, int prefixLength, byte[] rawValue) {
-            this.rawKey = rawKey;
+        RawEntry(MapEntryBatch batch, int index, int prefixLength) {
+            this.batch = batch;
+            this.index = index;
             this.prefixLength = prefixLength;
-            this.rawValue = rawValue;
         }
 
         @Override
         public UK getKey() {
             if (!userKeyRead) {
-                DataInputDeserializer in =
-                        new DataInputDeserializer(
-                                rawKey, prefixLength, rawKey.length - prefixLength);
-                try {
-                    userKey = userKeySerializer.deserialize(in);
-                } catch (IOException e) {
-                    throw failure("read a user key of", e);
-                }
+                userKey = readUserKeyOf(batch, index, prefixLength);
                 userKeyRead = true;
             }
             return userKey;
@@ -361,15 +375,11 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
 
         @Override
         public UV getValue() {
-            if (deleted) {
+            if (batch.isRemoved(index)) {
                 return null;
             }
             if (!userValueRead) {
-                try {
-                    userValue = deserializeUserValue(rawValue, new DataInputDeserializer());
-                } catch (IOException e) {
-                    throw failure("read a user value of", e);
-                }
+                userValue = readUserValueOf(batch, index);
                 userValueRead = true;
             }
             return userValue;
@@ -377,14 +387,11 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
 
         @Override
         public UV setValue(UV value) {
-            Preconditions.checkState(!deleted, "The map entry has been removed.");
+            Preconditions.checkState(!batch.isRemoved(index), "The map entry has been removed.");
             UV old = getValue();
             try {
-                byte[] bytes =
-                        serializeUserValue(
-                                value, userValueSerializer, new DataOutputSerializer(64));
-                backend.getDb().put(columnFamily, backend.getWriteOptions(), rawKey, bytes);
-                rawValue = bytes;
+                writeUserValueToValueOutput(value, userValueSerializer, valueOutput);
+                putValueOutput(batch.bytes(), batch.keyOffset(index), batch.keyLength(index));
                 userValue = value;
                 userValueRead = true;
             } catch (IOException | RocksDBException e) {
@@ -416,34 +423,70 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
         public String toString() {
             return getKey() + "=" + getValue();
         }
+    }
 
-        void remove() {
-            try {
-                backend.getDb().delete(columnFamily, backend.getWriteOptions(), rawKey);
-                deleted = true;
-            } catch (RocksDBException e) {
-                throw failure("remove an entry of", e);
-            }
+    private UK readUserKeyOf(MapEntryBatch batch, int index, int prefixLength) {
+        try {
+            iterationInput.setBuffer(
+                    batch.bytes(),
+                    batch.keyOffset(index) + prefixLength,
+                    batch.keyLength(index) - prefixLength);
+            return userKeySerializer.deserialize(iterationInput);
+        } catch (IOException e) {
+            throw failure("read a user key of", e);
         }
     }
 
-    /** Reads the entries under one prefix in batches, resuming after the last key read. */
+    private UV readUserValueOf(MapEntryBatch batch, int index) {
+        try {
+            iterationInput.setBuffer(
+                    batch.bytes(), batch.valueOffset(index), batch.valueLength(index));
+            return iterationInput.readBoolean()
+                    ? null
+                    : userValueSerializer.deserialize(iterationInput);
+        } catch (IOException e) {
+            throw failure("read a user value of", e);
+        }
+    }
+
+    private void removeEntryOf(MapEntryBatch batch, int index) {
+        try {
+            deleteKey(batch.bytes(), batch.keyOffset(index), batch.keyLength(index));
+            batch.markRemoved(index);
+        } catch (RocksDBException e) {
+            throw failure("remove an entry of", e);
+        }
+    }
+
+    /** What an iterator over the map hands out for the entry at an index of a batch. */
+    private interface Projection<T> {
+        T apply(MapEntryBatch batch, int index, int prefixLength);
+    }
+
+    /**
+     * Reads the entries under one prefix in batches, resuming after the last key read, with no
+     * native iterator open between two calls.
+     */
     private final class EntryIterator<T> implements Iterator<T> {
         private final byte[] prefix;
-        private final Function<RawEntry, T> projection;
-        private final List<RawEntry> batch = new ArrayList<>();
+        private final Projection<T> projection;
+        private MapEntryBatch batch;
         private int position;
         private boolean exhausted;
-        private RawEntry current;
 
-        EntryIterator(byte[] prefix, Function<RawEntry, T> projection) {
+        /** Where the entry last returned by next() is, for remove(); may be an earlier batch. */
+        private MapEntryBatch returnedBatch;
+
+        private int returnedIndex;
+
+        EntryIterator(byte[] prefix, Projection<T> projection) {
             this.prefix = prefix;
             this.projection = projection;
         }
 
         @Override
         public boolean hasNext() {
-            if (position < batch.size()) {
+            if (batch != null && position < batch.size()) {
                 return true;
             }
             if (exhausted) {
@@ -458,40 +501,33 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
-            current = batch.get(position++);
-            return projection.apply(current);
+            returnedBatch = batch;
+            returnedIndex = position++;
+            return projection.apply(batch, returnedIndex, prefix.length);
         }
 
         @Override
         public void remove() {
-            Preconditions.checkState(current != null, "next() has not been called.");
-            Preconditions.checkState(!current.deleted, "The entry has already been removed.");
-            current.remove();
+            Preconditions.checkState(returnedBatch != null, "next() has not been called.");
+            Preconditions.checkState(
+                    !returnedBatch.isRemoved(returnedIndex), "The entry has already been removed.");
+            removeEntryOf(returnedBatch, returnedIndex);
         }
 
         private void loadBatch() {
-            byte[] resumeAfter = batch.isEmpty() ? null : batch.get(batch.size() - 1).rawKey;
-            batch.clear();
-            position = 0;
+            MapEntryBatch previous = batch != null && batch.size() > 0 ? batch : null;
+            MapEntryBatch next =
+                    new MapEntryBatch(
+                            ITERATION_BATCH_SIZE,
+                            previous == null ? INITIAL_BATCH_BYTES : previous.usedBytes());
             try (RocksIterator iterator = newIterator()) {
-                iterator.seek(resumeAfter == null ? prefix : resumeAfter);
-                if (resumeAfter != null
-                        && iterator.isValid()
-                        && Arrays.equals(iterator.key(), resumeAfter)) {
-                    iterator.next();
-                }
-                while (batch.size() < ITERATION_BATCH_SIZE
-                        && iterator.isValid()
-                        && startsWith(iterator.key(), prefix)) {
-                    batch.add(new RawEntry(iterator.key(), prefix.length, iterator.value()));
-                    iterator.next();
-                }
-                iterator.status();
-                exhausted = batch.size() < ITERATION_BATCH_SIZE;
+                exhausted = next.fill(iterator, prefix, previous);
             } catch (RocksDBException e) {
                 throw new FlinkRuntimeException(
                         "Could not iterate map state '" + stateName + "'", e);
             }
+            batch = next;
+            position = 0;
         }
     }
 }

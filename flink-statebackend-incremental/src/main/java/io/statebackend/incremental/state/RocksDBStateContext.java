@@ -1,7 +1,6 @@
 package io.statebackend.incremental.state;
 
 import org.apache.flink.api.common.typeutils.TypeSerializer;
-import org.apache.flink.runtime.state.SerializedCompositeKeyBuilder;
 
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
@@ -17,7 +16,7 @@ public interface RocksDBStateContext<K> {
     WriteOptions getWriteOptions();
 
     /** The builder that already holds the current key and key-group; shared by all states. */
-    SerializedCompositeKeyBuilder<K> getSharedKeyBuilder();
+    StateKeyBuilder<K> getSharedKeyBuilder();
 
     TypeSerializer<K> getKeySerializer();
 

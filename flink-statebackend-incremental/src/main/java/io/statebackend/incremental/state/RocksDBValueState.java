@@ -25,11 +25,11 @@ public class RocksDBValueState<K, N, V> extends AbstractRocksDBState<K, N, V>
 
     @Override
     public V value() throws IOException {
-        byte[] bytes = getRaw(currentKeyAndNamespace());
-        if (bytes == null) {
+        int keyLength = writeCurrentKeyAndNamespace();
+        if (!readIntoValueInput(keyBuilder().buffer(), keyLength)) {
             return defaultValue == null ? null : valueSerializer.copy(defaultValue);
         }
-        return deserializeValue(bytes);
+        return valueSerializer.deserialize(valueInput);
     }
 
     @Override
@@ -38,13 +38,10 @@ public class RocksDBValueState<K, N, V> extends AbstractRocksDBState<K, N, V>
             clear();
             return;
         }
+        writeToValueOutput(value, valueSerializer);
+        int keyLength = writeCurrentKeyAndNamespace();
         try {
-            backend.getDb()
-                    .put(
-                            columnFamily,
-                            backend.getWriteOptions(),
-                            currentKeyAndNamespace(),
-                            serializeValue(value));
+            putValueOutput(keyBuilder().buffer(), 0, keyLength);
         } catch (RocksDBException e) {
             throw new IOException("Could not update state '" + stateName + "' in RocksDB", e);
         }

@@ -15,14 +15,16 @@ import org.apache.flink.runtime.state.heap.KeyGroupPartitionedPriorityQueue;
 import org.apache.flink.util.FlinkRuntimeException;
 
 import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
 
 import javax.annotation.Nonnull;
+import javax.annotation.Nullable;
 
 /**
  * Creates timer queues kept in RocksDB: one column family per queue, one cached sub-queue per
  * key-group. The backend registers the column family and checks serializer compatibility.
  */
-public final class RocksDBPriorityQueueFactory implements PriorityQueueSetFactory {
+public final class RocksDBPriorityQueueFactory implements PriorityQueueSetFactory, AutoCloseable {
 
     /** Registers (or re-registers) the column family of a queue, checking its serializer. */
     public interface QueueRegistry {
@@ -42,6 +44,9 @@ public final class RocksDBPriorityQueueFactory implements PriorityQueueSetFactor
     private final int keyGroupPrefixBytes;
     private final int cacheSize;
     private final QueueRegistry registry;
+
+    /** The writes of all queues created here; created with the first queue. */
+    @Nullable private TimerWriteBatch writes;
 
     public RocksDBPriorityQueueFactory(
             KeyGroupRange keyGroupRange,
@@ -82,6 +87,12 @@ public final class RocksDBPriorityQueueFactory implements PriorityQueueSetFactor
                     "Could not register the timer queue '" + stateName + "'", e);
         }
         final RocksDB db = registry.getDb();
+        if (writes == null) {
+            writes =
+                    new TimerWriteBatch(
+                            db, registry.getWriteOptions(), TimerWriteBatch.DEFAULT_CAPACITY);
+        }
+        final TimerWriteBatch queueWrites = writes;
         return new KeyGroupPartitionedPriorityQueue<T, RocksDBPriorityQueueSet<T>>(
                 KeyExtractorFunction.forKeyedObjects(),
                 PriorityComparator.forPriorityComparableObjects(),
@@ -92,10 +103,29 @@ public final class RocksDBPriorityQueueFactory implements PriorityQueueSetFactor
                                 db,
                                 state.getColumnFamily(),
                                 registry.getReadOptions(),
-                                registry.getWriteOptions(),
+                                queueWrites,
                                 byteOrderedElementSerializer.duplicate(),
                                 cacheSize),
                 keyGroupRange,
                 numberOfKeyGroups);
+    }
+
+    /**
+     * Writes the timers still buffered, so that a snapshot or any other reader of the queues'
+     * column families sees them.
+     */
+    public void flushWrites() throws RocksDBException {
+        if (writes != null) {
+            writes.flush();
+        }
+    }
+
+    /** Drops buffered writes and frees the batch; the database is about to be closed. */
+    @Override
+    public void close() {
+        if (writes != null) {
+            writes.close();
+            writes = null;
+        }
     }
 }

@@ -14,7 +14,6 @@ import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
-import org.rocksdb.WriteOptions;
 
 import javax.annotation.Nonnull;
 import javax.annotation.Nullable;
@@ -24,7 +23,6 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.NoSuchElementException;
-import java.util.TreeSet;
 
 import static org.apache.flink.util.Preconditions.checkArgument;
 import static org.apache.flink.util.Preconditions.checkNotNull;
@@ -40,13 +38,14 @@ import static org.apache.flink.util.Preconditions.checkNotNull;
  * order, so RocksDB's bytewise comparator sorts the elements of a key-group by priority and the
  * queue has set semantics: equal elements serialize to the same key.
  *
- * <p>RocksDB is the source of truth; all writes go to it directly. On top of it the queue keeps a
- * small sorted cache of serialized keys that is always a prefix of the sorted elements of the
- * key-group, i.e. the up to {@code cacheCapacity} smallest ones, so that {@link #peek()}, {@link
- * #poll()} and most {@link #add(Object)}/{@link #remove(Object)} calls do not need to read from
- * RocksDB. When the cache runs empty while the key-group holds more elements, it is refilled from
- * RocksDB on the next access. The cache starts empty and unfilled, so elements that are already in
- * the database (after a restore) are found on first access.
+ * <p>RocksDB is the source of truth; writes go to it through a {@link TimerWriteBatch} shared by
+ * the queues of a backend, which the queue flushes before it reads from RocksDB. On top of it the
+ * queue keeps a small sorted cache of serialized keys that is always a prefix of the sorted
+ * elements of the key-group, i.e. the up to {@code cacheCapacity} smallest ones, so that {@link
+ * #peek()}, {@link #poll()} and most {@link #add(Object)}/{@link #remove(Object)} calls do not need
+ * to read from RocksDB. When the cache runs empty while the key-group holds more elements, it is
+ * refilled from RocksDB on the next access. The cache starts empty and unfilled, so elements that
+ * are already in the database (after a restore) are found on first access.
  *
  * <p>Not thread-safe; meant to be used by the task thread only.
  */
@@ -63,7 +62,7 @@ public final class RocksDBPriorityQueueSet<T>
     private final RocksDB db;
     private final ColumnFamilyHandle columnFamily;
     private final ReadOptions readOptions;
-    private final WriteOptions writeOptions;
+    private final TimerWriteBatch writes;
     private final TypeSerializer<T> byteOrderedElementSerializer;
     private final int cacheCapacity;
 
@@ -71,7 +70,7 @@ public final class RocksDBPriorityQueueSet<T>
     private final byte[] keyGroupPrefix;
 
     /** The smallest (at most {@link #cacheCapacity}) keys of this key-group, in sorted order. */
-    private final TreeSet<byte[]> cache;
+    private final SortedKeyCache cache;
 
     /** Reused to serialize elements (prefix included) into keys. */
     private final DataOutputSerializer outputView;
@@ -105,7 +104,7 @@ public final class RocksDBPriorityQueueSet<T>
             RocksDB db,
             ColumnFamilyHandle columnFamily,
             ReadOptions readOptions,
-            WriteOptions writeOptions,
+            TimerWriteBatch writes,
             TypeSerializer<T> byteOrderedElementSerializer,
             int cacheCapacity) {
         checkArgument(keyGroupId >= 0, "Negative key-group id: %s", keyGroupId);
@@ -124,12 +123,12 @@ public final class RocksDBPriorityQueueSet<T>
         this.db = checkNotNull(db);
         this.columnFamily = checkNotNull(columnFamily);
         this.readOptions = checkNotNull(readOptions);
-        this.writeOptions = checkNotNull(writeOptions);
+        this.writes = checkNotNull(writes);
         this.byteOrderedElementSerializer = checkNotNull(byteOrderedElementSerializer);
         this.cacheCapacity = cacheCapacity;
         this.keyGroupPrefix = new byte[keyGroupPrefixBytes];
         CompositeKeySerializationUtils.serializeKeyGroup(keyGroupId, keyGroupPrefix);
-        this.cache = new TreeSet<>(UNSIGNED_LEXICOGRAPHIC);
+        this.cache = new SortedKeyCache(cacheCapacity);
         this.outputView = new DataOutputSerializer(64);
         this.inputView = new DataInputDeserializer();
         this.allElementsInCache = false;
@@ -250,6 +249,7 @@ public final class RocksDBPriorityQueueSet<T>
             return cache.size();
         }
         int count = 0;
+        writes.flushUnchecked();
         try (RocksIterator iterator = db.newIterator(columnFamily, readOptions)) {
             iterator.seek(keyGroupPrefix);
             while (iterator.isValid() && isKeyOfThisKeyGroup(iterator.key())) {
@@ -283,6 +283,7 @@ public final class RocksDBPriorityQueueSet<T>
     @Nonnull
     @Override
     public CloseableIterator<T> iterator() {
+        writes.flushUnchecked();
         final RocksIterator rocksIterator = db.newIterator(columnFamily, readOptions);
         try {
             rocksIterator.seek(keyGroupPrefix);
@@ -324,6 +325,7 @@ public final class RocksDBPriorityQueueSet<T>
     private void refillCache() {
         final byte[] seekKey = seekHint != null ? seekHint : keyGroupPrefix;
         seekHint = null;
+        writes.flushUnchecked();
         try (RocksIterator iterator = db.newIterator(columnFamily, readOptions)) {
             iterator.seek(seekKey);
             while (cache.size() < cacheCapacity && iterator.isValid()) {
@@ -364,7 +366,7 @@ public final class RocksDBPriorityQueueSet<T>
 
     private void putIntoDb(byte[] key, String operation) {
         try {
-            db.put(columnFamily, writeOptions, key, EMPTY_VALUE);
+            writes.put(columnFamily, key, EMPTY_VALUE);
         } catch (RocksDBException e) {
             throw new FlinkRuntimeException(
                     "Error while " + operation + " of key-group " + keyGroupId + " in RocksDB.", e);
@@ -373,7 +375,7 @@ public final class RocksDBPriorityQueueSet<T>
 
     private void deleteFromDb(byte[] key, String operation) {
         try {
-            db.delete(columnFamily, writeOptions, key);
+            writes.delete(columnFamily, key);
         } catch (RocksDBException e) {
             throw new FlinkRuntimeException(
                     "Error while " + operation + " of key-group " + keyGroupId + " in RocksDB.", e);

@@ -14,6 +14,7 @@ import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.StateBackend.CustomInitializationMetrics;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 
+import java.nio.file.Path;
 import java.util.Collection;
 import java.util.Collections;
 
@@ -21,6 +22,18 @@ import java.util.Collections;
 public final class KeyedBackends {
 
     private KeyedBackends() {}
+
+    /** A new backend with incremental checkpoints over all key groups of the test harness. */
+    public static <K> IncrementalRocksDBKeyedStateBackend<K> createEmpty(
+            Environment env, Path localDir, TypeSerializer<K> keySerializer) throws Exception {
+        return create(
+                new IncrementalRocksDBStateBackend(true).withLocalDirectories(localDir.toString()),
+                env,
+                keySerializer,
+                IncrementalTestHarness.MAX_PARALLELISM,
+                new KeyGroupRange(0, IncrementalTestHarness.MAX_PARALLELISM - 1),
+                Collections.emptyList());
+    }
 
     public static <K> IncrementalRocksDBKeyedStateBackend<K> create(
             IncrementalRocksDBStateBackend backend,

@@ -63,6 +63,10 @@ class RocksDBPriorityQueueSetTest {
     private WriteOptions writeOptions;
     private RocksDB db;
     private ColumnFamilyHandle timerColumnFamily;
+
+    /** Shared by the queues of a test as by those of a backend; small, to cross many flushes. */
+    private TimerWriteBatch writes;
+
     private List<ColumnFamilyHandle> handlesOfOpenDb = new ArrayList<>();
 
     @BeforeEach
@@ -102,9 +106,16 @@ class RocksDBPriorityQueueSetTest {
         db = RocksDB.open(dbOptions, tempDir.resolve("db").toString(), descriptors, handles);
         handlesOfOpenDb = handles;
         timerColumnFamily = handles.get(1);
+        writes = new TimerWriteBatch(db, writeOptions, 3);
     }
 
     private void closeDbInstance() {
+        if (writes != null) {
+            // as a snapshot before the database is closed
+            writes.flushUnchecked();
+            writes.close();
+            writes = null;
+        }
         for (ColumnFamilyHandle handle : handlesOfOpenDb) {
             handle.close();
         }
@@ -123,7 +134,7 @@ class RocksDBPriorityQueueSetTest {
                 db,
                 timerColumnFamily,
                 readOptions,
-                writeOptions,
+                writes,
                 SignFlippedLongSerializer.INSTANCE,
                 cacheCapacity);
     }
@@ -392,6 +403,7 @@ class RocksDBPriorityQueueSetTest {
         assertThat(sameDb.peek()).isEqualTo(6L);
 
         // after reopening the database
+        writes.flush();
         try (FlushOptions flushOptions = new FlushOptions().setWaitForFlush(true)) {
             db.flush(flushOptions, timerColumnFamily);
         }
@@ -421,6 +433,7 @@ class RocksDBPriorityQueueSetTest {
         newQueue(0x7F, 1, 4).add(0L);
 
         final List<byte[]> keys = new ArrayList<>();
+        writes.flush();
         try (RocksIterator iterator = db.newIterator(timerColumnFamily, readOptions)) {
             for (iterator.seekToFirst(); iterator.isValid(); iterator.next()) {
                 keys.add(iterator.key());
@@ -519,6 +532,7 @@ class RocksDBPriorityQueueSetTest {
         expected.sort(Arrays::compareUnsigned);
 
         final List<byte[]> actual = new ArrayList<>();
+        writes.flush();
         try (RocksIterator iterator = db.newIterator(timerColumnFamily, readOptions)) {
             for (iterator.seekToFirst(); iterator.isValid(); iterator.next()) {
                 actual.add(iterator.key());
