@@ -19,6 +19,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 
 /**
  * An options factory for the checkpoint benchmark that sets RocksDB compaction options Flink has no
@@ -77,11 +78,18 @@ public final class CompactionVariant implements ConfigurableIncrementalRocksDBOp
 
     @Override
     public ColumnFamilyOptions createColumnOptions(
-            ColumnFamilyOptions options, Collection<AutoCloseable> handlesToClose) {
+            ColumnFamilyOptions currentOptions, Collection<AutoCloseable> handlesToClose) {
+        ColumnFamilyOptions options = currentOptions;
         CompactionOptionsUniversal universal = null;
+        if (settings.containsKey("incremental")) {
+            options = incrementalUniversal(currentOptions);
+            handlesToClose.add(options);
+        }
         for (Map.Entry<String, String> setting : settings.entrySet()) {
             String value = setting.getValue();
             switch (setting.getKey()) {
+                case "incremental":
+                    break;
                 case "style":
                     options.setCompactionStyle(
                             CompactionStyle.valueOf(value.toUpperCase(Locale.ROOT)));
@@ -113,6 +121,9 @@ public final class CompactionVariant implements ConfigurableIncrementalRocksDBOp
                 case "ratio":
                 case "amp":
                 case "width":
+                    if (options != currentOptions) {
+                        break;
+                    }
                     if (universal == null) {
                         universal = new CompactionOptionsUniversal();
                         handlesToClose.add(universal);
@@ -135,6 +146,40 @@ public final class CompactionVariant implements ConfigurableIncrementalRocksDBOp
             options.setCompactionOptionsUniversal(universal);
         }
         return options;
+    }
+
+    /**
+     * Universal compaction whose size amplification compactions take a part of the last sorted run
+     * at a time; the Java API has no setter for it, so the options are built from an options string
+     * (the universal options given here go into it), with the memtable and compression of the
+     * current options.
+     */
+    private ColumnFamilyOptions incrementalUniversal(ColumnFamilyOptions current) {
+        StringBuilder universal = new StringBuilder("incremental=true");
+        if (settings.containsKey("ratio")) {
+            universal.append(";size_ratio=").append(settings.get("ratio"));
+        }
+        if (settings.containsKey("amp")) {
+            universal.append(";max_size_amplification_percent=").append(settings.get("amp"));
+        }
+        if (settings.containsKey("width")) {
+            universal.append(";min_merge_width=").append(settings.get("width"));
+        }
+        Properties properties = new Properties();
+        properties.setProperty("compaction_style", "kCompactionStyleUniversal");
+        properties.setProperty("compaction_options_universal", "{" + universal + "}");
+        properties.setProperty("write_buffer_size", String.valueOf(current.writeBufferSize()));
+        properties.setProperty(
+                "max_write_buffer_number", String.valueOf(current.maxWriteBufferNumber()));
+        try (org.rocksdb.ConfigOptions config = new org.rocksdb.ConfigOptions()) {
+            ColumnFamilyOptions options =
+                    ColumnFamilyOptions.getColumnFamilyOptionsFromProps(config, properties);
+            if (options == null) {
+                throw new IllegalArgumentException("RocksDB rejected " + properties);
+            }
+            options.setCompressionPerLevel(current.compressionPerLevel());
+            return options;
+        }
     }
 
     private static CompactionPriority priority(String name) {

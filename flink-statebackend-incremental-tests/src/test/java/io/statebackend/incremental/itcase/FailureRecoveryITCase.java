@@ -120,23 +120,38 @@ class FailureRecoveryITCase {
 
     static Stream<Arguments> configurations() {
         return Stream.of(
-                Arguments.of(true, PriorityQueueStateType.ROCKSDB),
-                Arguments.of(true, PriorityQueueStateType.HEAP),
-                Arguments.of(false, PriorityQueueStateType.ROCKSDB),
-                Arguments.of(false, PriorityQueueStateType.HEAP));
+                Arguments.of(true, PriorityQueueStateType.ROCKSDB, false),
+                Arguments.of(true, PriorityQueueStateType.HEAP, false),
+                Arguments.of(false, PriorityQueueStateType.ROCKSDB, false),
+                Arguments.of(false, PriorityQueueStateType.HEAP, false),
+                // wrapped in Flink's changelog backend (FLIP-158)
+                Arguments.of(true, PriorityQueueStateType.ROCKSDB, true),
+                Arguments.of(false, PriorityQueueStateType.HEAP, true));
     }
 
-    @ParameterizedTest(name = "incremental={0}, timers={1}")
+    @ParameterizedTest(name = "incremental={0}, timers={1}, changelog={2}")
     @MethodSource("configurations")
     void restoresExactStateAfterOneFailure(
             boolean incremental,
             PriorityQueueStateType timerService,
+            boolean changelog,
             @InjectMiniCluster MiniCluster miniCluster)
             throws Exception {
         final Path checkpointDir = Files.createTempDirectory(checkpointsRoot, "checkpoints-");
+        final Configuration config = jobConfiguration(incremental, timerService, checkpointDir);
+        final Path changelogDir = checkpointDir.resolve("changelog");
+        if (changelog) {
+            config.set(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG, true);
+            config.setString("state.changelog.storage", "filesystem");
+            config.setString("dstl.dfs.base-path", changelogDir.toUri().toString());
+            // materializes the wrapped backend while the job runs, so that the restore reads a
+            // materialized checkpoint of this backend and the changelog after it
+            config.set(
+                    StateChangelogOptions.PERIODIC_MATERIALIZATION_INTERVAL,
+                    Duration.ofMillis(300));
+        }
         final StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(
-                        jobConfiguration(incremental, timerService, checkpointDir));
+                StreamExecutionEnvironment.getExecutionEnvironment(config);
 
         env.fromSource(
                         new DataGeneratorSource<>(
@@ -171,6 +186,13 @@ class FailureRecoveryITCase {
 
         assertThat(IncrementalTestJobs.lastResults())
                 .containsExactlyInAnyOrderEntriesOf(expectedResults());
+        if (changelog) {
+            try (Stream<Path> files = Files.walk(changelogDir)) {
+                assertThat(files.filter(Files::isRegularFile).count())
+                        .as("state changes written to the changelog storage in %s", changelogDir)
+                        .isPositive();
+            }
+        }
     }
 
     private static Configuration jobConfiguration(

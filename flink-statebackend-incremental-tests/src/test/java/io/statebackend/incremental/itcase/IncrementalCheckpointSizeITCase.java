@@ -11,7 +11,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.TaskManagerOptions;
-import org.apache.flink.runtime.checkpoint.AbstractCheckpointStats;
 import org.apache.flink.runtime.checkpoint.CompletedCheckpointStats;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -60,8 +59,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class IncrementalCheckpointSizeITCase {
 
-    private static final int NUM_KEYS = 100_000;
-    private static final int UPDATES_PER_ROUND = 1_000;
+    static final int NUM_KEYS = 100_000;
+    static final int UPDATES_PER_ROUND = 1_000;
     private static final int ROUNDS = 2;
     private static final double MAX_INCREMENTAL_RATIO = 0.10;
     private static final int KEYED_PARALLELISM = 2;
@@ -125,7 +124,7 @@ class IncrementalCheckpointSizeITCase {
         IncrementalTestJobs.waitUntil(
                 () -> {
                     stats.clear();
-                    stats.putAll(completedCheckpointStats(miniCluster, jobId));
+                    stats.putAll(IncrementalTestJobs.completedCheckpointStats(miniCluster, jobId));
                     return stats.containsKey(fullStateCheckpoint)
                             && stats.keySet().containsAll(roundCheckpoints);
                 },
@@ -178,28 +177,6 @@ class IncrementalCheckpointSizeITCase {
         }
     }
 
-    private static Map<Long, CompletedCheckpointStats> completedCheckpointStats(
-            MiniCluster miniCluster, JobID jobId) {
-        final Map<Long, CompletedCheckpointStats> completed = new TreeMap<>();
-        try {
-            for (AbstractCheckpointStats checkpoint :
-                    miniCluster
-                            .getExecutionGraph(jobId)
-                            .get()
-                            .getCheckpointStatsSnapshot()
-                            .getHistory()
-                            .getCheckpoints()) {
-                if (checkpoint instanceof CompletedCheckpointStats) {
-                    completed.put(
-                            checkpoint.getCheckpointId(), (CompletedCheckpointStats) checkpoint);
-                }
-            }
-        } catch (Exception e) {
-            throw new RuntimeException("Could not read the checkpoint statistics", e);
-        }
-        return completed;
-    }
-
     private static double ratio(CompletedCheckpointStats checkpoint) {
         return (double) checkpoint.getCheckpointedSize() / checkpoint.getStateSize();
     }
@@ -208,7 +185,7 @@ class IncrementalCheckpointSizeITCase {
      * Records {@code 0 .. NUM_KEYS - 1} load one key each; round {@code r} (from 0) then updates
      * the keys {@code r, r + 100, r + 200, ...}: 1% of the keys, spread over all key groups.
      */
-    private static final class LoadThenUpdate implements KeySelector<Long, Integer> {
+    static final class LoadThenUpdate implements KeySelector<Long, Integer> {
 
         private static final long serialVersionUID = 1L;
 

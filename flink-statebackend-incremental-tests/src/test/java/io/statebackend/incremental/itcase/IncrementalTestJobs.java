@@ -31,6 +31,8 @@ import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.StateChangelogOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.core.execution.CheckpointType;
+import org.apache.flink.runtime.checkpoint.AbstractCheckpointStats;
+import org.apache.flink.runtime.checkpoint.CompletedCheckpointStats;
 import org.apache.flink.runtime.execution.ExecutionState;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
 import org.apache.flink.runtime.executiongraph.AccessExecutionVertex;
@@ -177,6 +179,29 @@ final class IncrementalTestJobs {
             }
         }
         return true;
+    }
+
+    /** The statistics of the job's completed checkpoints, by checkpoint id. */
+    static Map<Long, CompletedCheckpointStats> completedCheckpointStats(
+            MiniCluster miniCluster, JobID jobId) {
+        final Map<Long, CompletedCheckpointStats> completed = new TreeMap<>();
+        try {
+            for (AbstractCheckpointStats checkpoint :
+                    miniCluster
+                            .getExecutionGraph(jobId)
+                            .get()
+                            .getCheckpointStatsSnapshot()
+                            .getHistory()
+                            .getCheckpoints()) {
+                if (checkpoint instanceof CompletedCheckpointStats) {
+                    completed.put(
+                            checkpoint.getCheckpointId(), (CompletedCheckpointStats) checkpoint);
+                }
+            }
+        } catch (Exception e) {
+            throw new RuntimeException("Could not read the checkpoint statistics", e);
+        }
+        return completed;
     }
 
     static void cancelAndWait(MiniCluster miniCluster, JobID jobId) throws Exception {
