@@ -47,7 +47,7 @@ for arg in "$@"; do
 done
 if [ ${#setups[@]} -eq 0 ]; then
     setups=("--setup=default:incremental"
-        "--setup=classic:incremental:state.backend.incremental-rocksdb.compaction.checkpoint-sized-files=false")
+        "--setup=classic:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=false")
 fi
 if [ ${#flink_setups[@]} -eq 0 ]; then
     flink_setups=("--setup=flink-rocksdb:flink-rocksdb")

@@ -36,7 +36,9 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.FileUtils;
 
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -45,6 +47,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -84,12 +87,19 @@ class FailureRecoveryITCase {
 
     private static final int KEYED_PARALLELISM = 2;
 
+    /** The changelog storage of the cases with the changelog backend; a cluster setting. */
+    private static final Path CHANGELOG_STORAGE =
+            IncrementalTestJobs.temporaryDirectory("failure-recovery-changelog-");
+
     @RegisterExtension
     static final MiniClusterExtension MINI_CLUSTER =
             new MiniClusterExtension(
                     new MiniClusterResourceConfiguration.Builder()
                             .setNumberTaskManagers(1)
                             .setNumberSlotsPerTaskManager(KEYED_PARALLELISM)
+                            .setConfiguration(
+                                    IncrementalTestJobs.withChangelogStorage(
+                                            new Configuration(), CHANGELOG_STORAGE))
                             .build());
 
     // The job's functions run in this JVM; they coordinate with the test through these fields.
@@ -109,6 +119,11 @@ class FailureRecoveryITCase {
      * discards a finished job's checkpoints asynchronously, after the job's result is available.
      */
     @TempDir static Path checkpointsRoot;
+
+    @AfterAll
+    static void deleteChangelogStorage() throws IOException {
+        FileUtils.deleteDirectory(CHANGELOG_STORAGE.toFile());
+    }
 
     @BeforeEach
     void resetCoordination() {
@@ -139,11 +154,9 @@ class FailureRecoveryITCase {
             throws Exception {
         final Path checkpointDir = Files.createTempDirectory(checkpointsRoot, "checkpoints-");
         final Configuration config = jobConfiguration(incremental, timerService, checkpointDir);
-        final Path changelogDir = checkpointDir.resolve("changelog");
+        final long changelogFilesBefore = IncrementalTestJobs.countFiles(CHANGELOG_STORAGE);
         if (changelog) {
             config.set(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG, true);
-            config.setString("state.changelog.storage", "filesystem");
-            config.setString("dstl.dfs.base-path", changelogDir.toUri().toString());
             // materializes the wrapped backend while the job runs, so that the restore reads a
             // materialized checkpoint of this backend and the changelog after it
             config.set(
@@ -187,11 +200,9 @@ class FailureRecoveryITCase {
         assertThat(IncrementalTestJobs.lastResults())
                 .containsExactlyInAnyOrderEntriesOf(expectedResults());
         if (changelog) {
-            try (Stream<Path> files = Files.walk(changelogDir)) {
-                assertThat(files.filter(Files::isRegularFile).count())
-                        .as("state changes written to the changelog storage in %s", changelogDir)
-                        .isPositive();
-            }
+            assertThat(IncrementalTestJobs.countFiles(CHANGELOG_STORAGE))
+                    .as("files in the changelog storage %s", CHANGELOG_STORAGE)
+                    .isGreaterThan(changelogFilesBefore);
         }
     }
 

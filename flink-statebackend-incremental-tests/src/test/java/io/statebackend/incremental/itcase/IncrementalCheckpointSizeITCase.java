@@ -20,21 +20,22 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.flink.util.FileUtils;
 
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -69,6 +70,10 @@ class IncrementalCheckpointSizeITCase {
     private static final double MAX_INCREMENTAL_RATIO = 0.10;
     private static final int KEYED_PARALLELISM = 2;
 
+    /** The changelog storage of the changelog test; a cluster setting. */
+    private static final Path CHANGELOG_STORAGE =
+            IncrementalTestJobs.temporaryDirectory("checkpoint-size-changelog-");
+
     @RegisterExtension
     static final MiniClusterExtension MINI_CLUSTER =
             new MiniClusterExtension(
@@ -84,7 +89,12 @@ class IncrementalCheckpointSizeITCase {
         final Configuration config = new Configuration();
         // 256 MB per slot: 32 MB memtables; reserved for RocksDB, not allocated up front
         config.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(512));
-        return config;
+        return IncrementalTestJobs.withChangelogStorage(config, CHANGELOG_STORAGE);
+    }
+
+    @AfterAll
+    static void deleteChangelogStorage() throws IOException {
+        FileUtils.deleteDirectory(CHANGELOG_STORAGE.toFile());
     }
 
     @BeforeEach
@@ -124,26 +134,22 @@ class IncrementalCheckpointSizeITCase {
      * The same job with Flink's changelog backend (FLIP-158, {@code
      * state.backend.changelog.enabled}) wrapping this backend and a file system changelog storage:
      * the checkpoints after the load upload only the logged changes, and a new job restores from
-     * the last one. The wrapped backend is materialized only every ten minutes by default, so the
-     * sizes printed are those of the changelog alone.
+     * the last one. The wrapped backend is also materialized (an incremental checkpoint of this
+     * backend, taken in the background at Flink's default interval, the first one soon after the
+     * start); a checkpoint after a materialization uploads it.
      */
     @Test
     void changelogBackendWrapsThisBackend(@InjectMiniCluster MiniCluster miniCluster)
             throws Exception {
         final Path base = checkpointsBase.resolve("changelog-job");
-        final Path changelogDir = base.resolve("changelog");
         final Configuration config = IncrementalTestJobs.triggeredCheckpoints(base);
         config.set(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG, true);
-        config.setString("state.changelog.storage", "filesystem");
-        config.setString("dstl.dfs.base-path", changelogDir.toUri().toString());
         final int rounds = 4;
         final Checkpoints checkpoints = loadAndUpdate(miniCluster, config, rounds);
 
-        try (Stream<Path> files = Files.walk(changelogDir)) {
-            assertThat(files.filter(Files::isRegularFile).count())
-                    .as("state changes written to the changelog storage")
-                    .isPositive();
-        }
+        assertThat(IncrementalTestJobs.countFiles(CHANGELOG_STORAGE))
+                .as("files in the changelog storage %s", CHANGELOG_STORAGE)
+                .isPositive();
         checkpoints.assertRoundsUploadedAtMost(MAX_INCREMENTAL_RATIO);
 
         final List<Path> retained =

@@ -49,6 +49,9 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.Preconditions;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
@@ -62,6 +65,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * Job pieces shared by the incremental checkpoint ITCases: the configuration of this backend, a
@@ -116,6 +120,36 @@ final class IncrementalTestJobs {
         config.set(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG, false);
         config.set(CheckpointingOptions.FILE_MERGING_ENABLED, false);
         return config;
+    }
+
+    /**
+     * Sets a file system changelog storage in {@code dir} on a cluster configuration: the changelog
+     * backend (FLIP-158) takes its storage from the TaskManager's configuration, not the job's. A
+     * job uses it only if it enables the changelog backend.
+     */
+    static Configuration withChangelogStorage(Configuration cluster, Path dir) {
+        cluster.setString("state.changelog.storage", "filesystem");
+        cluster.setString("dstl.dfs.base-path", dir.toUri().toString());
+        return cluster;
+    }
+
+    /** A new temporary directory, for what must exist before a test class's MiniCluster. */
+    static Path temporaryDirectory(String prefix) {
+        try {
+            return Files.createTempDirectory(prefix);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The number of regular files under {@code dir}, 0 if it does not exist. */
+    static long countFiles(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).count();
+        }
     }
 
     /**
