@@ -154,7 +154,6 @@ class FailureRecoveryITCase {
             throws Exception {
         final Path checkpointDir = Files.createTempDirectory(checkpointsRoot, "checkpoints-");
         final Configuration config = jobConfiguration(incremental, timerService, checkpointDir);
-        final long changelogFilesBefore = IncrementalTestJobs.countFiles(CHANGELOG_STORAGE);
         if (changelog) {
             config.set(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG, true);
             // materializes the wrapped backend while the job runs, so that the restore reads a
@@ -199,11 +198,8 @@ class FailureRecoveryITCase {
 
         assertThat(IncrementalTestJobs.lastResults())
                 .containsExactlyInAnyOrderEntriesOf(expectedResults());
-        if (changelog) {
-            assertThat(IncrementalTestJobs.countFiles(CHANGELOG_STORAGE))
-                    .as("files in the changelog storage %s", CHANGELOG_STORAGE)
-                    .isGreaterThan(changelogFilesBefore);
-        }
+        // that the changelog backend takes part is shown by IncrementalCheckpointSizeITCase: its
+        // files here may be discarded again once a materialization covers them
     }
 
     private static Configuration jobConfiguration(
