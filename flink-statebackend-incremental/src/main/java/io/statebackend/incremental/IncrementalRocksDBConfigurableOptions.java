@@ -136,7 +136,10 @@ public final class IncrementalRocksDBConfigurableOptions {
                     .defaultValue(false)
                     .withDescription(
                             "RocksDB picks the target size of each level dynamically"
-                                    + " (level_compaction_dynamic_level_bytes).");
+                                    + " (level_compaction_dynamic_level_bytes). When not set,"
+                                    + " true while"
+                                    + " state.backend.incremental-rocksdb.compaction"
+                                    + ".tuned-for-incremental-checkpoints is on.");
 
     public static final ConfigOption<List<CompressionType>> COMPRESSION_PER_LEVEL =
             ConfigOptions.key("state.backend.rocksdb.compression.per.level")
@@ -154,7 +157,10 @@ public final class IncrementalRocksDBConfigurableOptions {
                     .memoryType()
                     .defaultValue(MemorySize.parse("64mb"))
                     .withDescription(
-                            "Target size of a level-1 file written by compaction. Larger than 0.");
+                            "Target size of a level-1 file written by compaction. Larger than 0."
+                                    + " When not set, 1mb while"
+                                    + " state.backend.incremental-rocksdb.compaction"
+                                    + ".tuned-for-incremental-checkpoints is on.");
 
     public static final ConfigOption<MemorySize> MAX_SIZE_LEVEL_BASE =
             ConfigOptions.key("state.backend.rocksdb.compaction.level.max-size-level-base")
@@ -162,7 +168,9 @@ public final class IncrementalRocksDBConfigurableOptions {
                     .defaultValue(MemorySize.parse("256mb"))
                     .withDescription(
                             "Upper bound of the total size of the base level's files. Larger than"
-                                    + " 0.");
+                                    + " 0. When not set, 4mb while"
+                                    + " state.backend.incremental-rocksdb.compaction"
+                                    + ".tuned-for-incremental-checkpoints is on.");
 
     public static final ConfigOption<MemorySize> WRITE_BUFFER_SIZE =
             ConfigOptions.key("state.backend.rocksdb.writebuffer.size")

@@ -175,6 +175,24 @@ public final class IncrementalRocksDBOptions {
                                     + " when read, by incremental cleanup if configured, and from"
                                     + " full snapshots.");
 
+    /** This backend's key: compaction defaults chosen for the cost of incremental checkpoints. */
+    public static final ConfigOption<Boolean> COMPACTION_TUNED_FOR_INCREMENTAL_CHECKPOINTS =
+            ConfigOptions.key(OWN_PREFIX + "compaction.tuned-for-incremental-checkpoints")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Whether RocksDB's compaction is set up so that an incremental"
+                                    + " checkpoint uploads bytes in proportion to what changed"
+                                    + " since the last one, without the periodic rewrites of the"
+                                    + " whole state that Flink's defaults cause (dynamic level"
+                                    + " sizes, small base level and files; see"
+                                    + " docs/checkpoint-cost.md). Applies only where the user chose"
+                                    + " nothing: it is ignored for every compaction key"
+                                    + " (state.backend.rocksdb.compaction.*) that is configured or"
+                                    + " set by the predefined options, and entirely when an"
+                                    + " options factory is configured. false keeps Flink's"
+                                    + " compaction defaults.");
+
     /** This backend's key: read every byte of a local copy, not only its sizes. */
     public static final ConfigOption<Boolean> LOCAL_RECOVERY_VERIFY_CHECKSUMS =
             ConfigOptions.key("state.backend.incremental-rocksdb.local-recovery.verify-checksums")

@@ -1,7 +1,5 @@
 package io.statebackend.incremental.bench;
 
-import io.statebackend.incremental.IncrementalRocksDBStateBackend;
-
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -14,98 +12,73 @@ import org.apache.flink.runtime.operators.testutils.MockEnvironment;
 import org.apache.flink.runtime.state.AbstractKeyedStateBackend;
 import org.apache.flink.runtime.state.CheckpointStorageAccess;
 import org.apache.flink.runtime.state.CheckpointStorageLocation;
-import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
-import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.KeyGroupRange;
-import org.apache.flink.runtime.state.KeyGroupsStateHandle;
 import org.apache.flink.runtime.state.KeyedStateBackendParametersImpl;
 import org.apache.flink.runtime.state.KeyedStateHandle;
-import org.apache.flink.runtime.state.PlaceholderStreamStateHandle;
 import org.apache.flink.runtime.state.SharedStateRegistry;
 import org.apache.flink.runtime.state.SharedStateRegistryImpl;
 import org.apache.flink.runtime.state.SnapshotResult;
 import org.apache.flink.runtime.state.StateBackend;
-import org.apache.flink.runtime.state.StreamStateHandle;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
-import org.apache.flink.runtime.state.filesystem.FileStateHandle;
-import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.IOUtils;
 
-import java.io.IOException;
-import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.RunnableFuture;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * A checkpoint benchmark driver: one workload, checkpointed by this backend in incremental mode, by
- * this backend in full (canonical) mode and by Flink's {@link HashMapStateBackend}, side by side in
- * one run.
+ * A checkpoint cost driver: one workload, checkpointed by several backends or settings side by side
+ * in one JVM, step by step in turns. {@code tools/bench/checkpoint-bench.sh} runs it once per class
+ * path (this backend with upstream RocksDB; Flink's {@code EmbeddedRocksDBStateBackend} with
+ * FRocksDB, which shares the package {@code org.rocksdb}) and for several rounds, and then once
+ * more with {@code --report} to merge the results into Markdown tables ({@link CheckpointReport}).
  *
- * <p>Each backend is created directly through the {@link StateBackend} API, as a task creates it,
- * over all key groups of a {@link MockEnvironment}. It is loaded with {@code keys} keys of one
- * value state, then checkpointed {@code checkpoints} times; before every checkpoint after the first
- * a share of the keys is updated and new keys are inserted, the same ones for every backend.
- * Checkpoints go to a {@link FileSystemCheckpointStorage} on the local file system; after each one
- * the driver does what the JobManager does: it registers the handle's shared state with a {@link
- * SharedStateRegistryImpl} (which resolves placeholders of reused files), notifies the backend that
- * the checkpoint completed, and discards the checkpoint before it (one checkpoint retained), so
- * that shared files no checkpoint refers to any more are deleted. Finally each backend is disposed
- * and a new one restored from the last checkpoint; every key and value is checked.
+ * <p>Each backend is created through the {@link StateBackend} API, as a task creates it, over all
+ * key groups of a {@link MockEnvironment}, and loaded with {@code keys} keys of one value state.
+ * Then it is checkpointed {@code checkpoints} times; before every checkpoint after the first a
+ * share of the keys is updated, new keys are inserted and a share of the keys is read, the same
+ * keys for every setup. The bytes changed per checkpoint are what the driver wrote: keys times (4
+ * key bytes plus the value bytes). Checkpoints go to a {@link FileSystemCheckpointStorage} on the
+ * local file system; after each one the driver does what the JobManager does: it registers the
+ * handle's shared state with a {@link SharedStateRegistryImpl}, notifies the backend, and discards
+ * the checkpoint before it, so that one checkpoint is retained. Finally each backend is disposed
+ * and restored from the last checkpoint, and every key and value is checked.
  *
- * <p>The synchronous duration is the time of the {@code snapshot(...)} call on the task thread, the
- * asynchronous duration the time of running the future it returns. Durations depend on the machine
- * and on what else runs on it; the ratios between the backends are what the driver is for. It is
- * not a test and asserts nothing about time.
+ * <p>A checkpoint's duration is the {@code snapshot(...)} call plus running the future it returns.
+ * Durations and throughput depend on the machine and what else runs on it; compare setups of one
+ * run. Not a test: nothing is asserted about time.
  *
- * <p>Run it with {@code bash tools/bench/checkpoint-bench.sh}; options are {@code --name=value}:
- * {@code keys}, {@code value-bytes}, {@code checkpoints}, {@code update-percent}, {@code
- * insert-percent}, {@code transfer-threads}, {@code managed-memory-mb}, {@code seed}, {@code dir},
- * {@code warmup} ({@code true}/{@code false}) and {@code keep} (keep the files).
+ * <p>Options are {@code --name=value}: {@code setup} (repeatable, see {@link CheckpointSetup}),
+ * {@code state} ({@code small}: 200,000 keys of 100 bytes; {@code 1g}: 1,000,000 keys of 1,000
+ * bytes), {@code keys}, {@code value-bytes}, {@code checkpoints}, {@code update-percent}, {@code
+ * insert-percent}, {@code read-percent}, {@code transfer-threads}, {@code managed-memory-mb},
+ * {@code seed}, {@code dir}, {@code warmup}, {@code keep}, {@code round} and {@code out} (append
+ * results to this file instead of printing the report), or {@code report} (comma-separated result
+ * files: print their report and exit).
  */
 public final class CheckpointBenchmark {
 
     private static final int MAX_PARALLELISM = 128;
+    private static final int KEY_BYTES = Integer.BYTES;
     private static final String STATE_NAME = "values";
     private static final ValueStateDescriptor<byte[]> STATE =
             new ValueStateDescriptor<>(STATE_NAME, BytePrimitiveArraySerializer.INSTANCE);
-
-    private static final String NOT_MEASURED =
-            "Flink's EmbeddedRocksDBStateBackend is not measured: it runs on FRocksDB, whose classes"
-                    + " share the package org.rocksdb with the upstream rocksdbjni this backend"
-                    + " uses, so the two cannot be loaded by one class loader. A Flink cluster keeps"
-                    + " them apart with the plugin layout (see README, Install); a single JVM with"
-                    + " one class path cannot.";
-
-    /** The backends compared. */
-    enum Mode {
-        INCREMENTAL("incremental"),
-        FULL("full"),
-        HEAP("heap");
-
-        final String label;
-
-        Mode(String label) {
-            this.label = label;
-        }
-    }
 
     /** The workload and where it runs. */
     static final class Settings {
@@ -114,12 +87,16 @@ public final class CheckpointBenchmark {
         int checkpoints = 10;
         double updatePercent = 1.0;
         double insertPercent = 0.5;
+        double readPercent = 10.0;
         int transferThreads = 4;
         long managedMemoryMb = 128;
         long seed = 42;
         Path dir;
         boolean warmup = true;
         boolean keep;
+        int round = 1;
+        Path out;
+        final List<CheckpointSetup> setups = new ArrayList<>();
 
         int updatesPerCheckpoint() {
             return (int) Math.round(keys * updatePercent / 100.0);
@@ -129,6 +106,15 @@ public final class CheckpointBenchmark {
             return (int) Math.round(keys * insertPercent / 100.0);
         }
 
+        int readsPerCheckpoint() {
+            return (int) Math.round(keys * readPercent / 100.0);
+        }
+
+        long changedBytesPerCheckpoint() {
+            return (long) (updatesPerCheckpoint() + insertsPerCheckpoint())
+                    * (KEY_BYTES + valueBytes);
+        }
+
         Settings scaledForWarmup(Path warmupDir) {
             Settings warmup = new Settings();
             warmup.keys = Math.max(1000, keys / 10);
@@ -136,42 +122,35 @@ public final class CheckpointBenchmark {
             warmup.checkpoints = Math.min(4, checkpoints);
             warmup.updatePercent = updatePercent;
             warmup.insertPercent = insertPercent;
+            warmup.readPercent = readPercent;
             warmup.transferThreads = transferThreads;
             warmup.managedMemoryMb = managedMemoryMb;
             warmup.seed = seed + 1;
             warmup.dir = warmupDir;
+            warmup.setups.addAll(setups);
             return warmup;
         }
-    }
 
-    /** One completed checkpoint of one backend. */
-    static final class Row {
-        final Mode mode;
-        final long checkpointId;
-        final long stateSize;
-        final long checkpointedSize;
-        final int reusedFiles;
-        final int uploadedFiles;
-        final double syncMillis;
-        final double asyncMillis;
-
-        Row(
-                Mode mode,
-                long checkpointId,
-                long stateSize,
-                long checkpointedSize,
-                int reusedFiles,
-                int uploadedFiles,
-                double syncMillis,
-                double asyncMillis) {
-            this.mode = mode;
-            this.checkpointId = checkpointId;
-            this.stateSize = stateSize;
-            this.checkpointedSize = checkpointedSize;
-            this.reusedFiles = reusedFiles;
-            this.uploadedFiles = uploadedFiles;
-            this.syncMillis = syncMillis;
-            this.asyncMillis = asyncMillis;
+        /** The workload, for the report. */
+        String describe() {
+            return String.format(
+                    Locale.ROOT,
+                    "one ValueState<byte[]>, %,d int keys with %d-byte random values, %d key groups;"
+                            + " %d checkpoints, before each after the first %,d keys updated (%s%%),"
+                            + " %,d inserted (%s%%) and %,d read (%s%%); %d MiB managed memory per"
+                            + " backend; %d transfer threads",
+                    keys,
+                    valueBytes,
+                    MAX_PARALLELISM,
+                    checkpoints,
+                    updatesPerCheckpoint(),
+                    trim(updatePercent),
+                    insertsPerCheckpoint(),
+                    trim(insertPercent),
+                    readsPerCheckpoint(),
+                    trim(readPercent),
+                    managedMemoryMb,
+                    transferThreads);
         }
     }
 
@@ -208,7 +187,7 @@ public final class CheckpointBenchmark {
             return value;
         }
 
-        /** Updates and inserts keys for the step before checkpoint {@code step + 1}. */
+        /** Updates and inserts keys for the step before checkpoint {@code step}. */
         int[] mutate(int step, int updates, int inserts) {
             Random random = new Random(seed * 31 + step);
             int[] keys = new int[updates + inserts];
@@ -222,56 +201,58 @@ public final class CheckpointBenchmark {
             }
             return keys;
         }
+
+        /** Existing keys to read before checkpoint {@code step}. */
+        int[] reads(int step, int count) {
+            Random random = new Random(seed * 17 + step);
+            int[] keys = new int[count];
+            for (int i = 0; i < count; i++) {
+                keys[i] = random.nextInt(keyCount);
+            }
+            return keys;
+        }
     }
 
-    /** One backend under test with the JobManager-side bookkeeping of its checkpoints. */
+    /** One setup under test with the JobManager-side bookkeeping of its checkpoints. */
     static final class Run implements AutoCloseable {
-        final Mode mode;
+        final CheckpointSetup setup;
         final StateBackend stateBackend;
         final MockEnvironment env;
         final CheckpointStorageAccess storage;
-        final Path checkpointDir;
         final SharedStateRegistry registry = new SharedStateRegistryImpl();
-        final List<Row> rows = new ArrayList<>();
+        final List<String> results = new ArrayList<>();
 
         CloseableRegistry cancelRegistry;
         AbstractKeyedStateBackend<Integer> backend;
         KeyedStateHandle retained;
         CheckpointStorageLocation retainedLocation;
-        double restoreMillis;
+        long writeOps;
+        long writeNanos;
+        long readOps;
+        long readNanos;
+        long readChecksum;
 
-        Run(Mode mode, Settings settings, Path root) throws Exception {
-            this.mode = mode;
-            Path localDir = Files.createDirectories(root.resolve("local"));
-            switch (mode) {
-                case INCREMENTAL:
-                case FULL:
-                    this.stateBackend =
-                            new IncrementalRocksDBStateBackend(mode == Mode.INCREMENTAL)
-                                    .withTransferThreads(settings.transferThreads)
-                                    .withLocalDirectories(localDir.toString());
-                    break;
-                case HEAP:
-                    this.stateBackend = new HashMapStateBackend();
-                    break;
-                default:
-                    throw new IllegalArgumentException(mode.name());
-            }
+        Run(CheckpointSetup setup, Settings settings, Path root) throws Exception {
+            this.setup = setup;
+            this.stateBackend =
+                    setup.create(
+                            Files.createDirectories(root.resolve("local")),
+                            settings.transferThreads);
             this.env =
                     MockEnvironment.builder()
                             .setManagedMemorySize(settings.managedMemoryMb << 20)
                             .setMaxParallelism(MAX_PARALLELISM)
                             .build();
-            this.checkpointDir = Files.createDirectories(root.resolve("checkpoints"));
             this.storage =
-                    new FileSystemCheckpointStorage(checkpointDir.toUri())
+                    new FileSystemCheckpointStorage(
+                                    Files.createDirectories(root.resolve("checkpoints")).toUri())
                             .createCheckpointStorage(new JobID());
             storage.initializeBaseLocationsForCheckpoint();
         }
 
+        @SuppressWarnings("unchecked")
         void open(Collection<KeyedStateHandle> restoreFrom) throws Exception {
             cancelRegistry = new CloseableRegistry();
-            // both backends compared are AbstractKeyedStateBackends, which take notifications
             backend =
                     (AbstractKeyedStateBackend<Integer>)
                             stateBackend.createKeyedStateBackend(
@@ -296,24 +277,34 @@ public final class CheckpointBenchmark {
                     VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, STATE);
         }
 
-        void write(Model model, int from, int to) throws Exception {
+        /** Writes the given values; only the state accesses are timed. */
+        void write(int[] keys, byte[][] values) throws Exception {
             ValueState<byte[]> state = state();
-            for (int key = from; key < to; key++) {
-                backend.setCurrentKey(key);
-                state.update(model.value(key));
+            long start = System.nanoTime();
+            for (int i = 0; i < keys.length; i++) {
+                backend.setCurrentKey(keys[i]);
+                state.update(values[i]);
             }
+            writeNanos += System.nanoTime() - start;
+            writeOps += keys.length;
         }
 
-        void write(Model model, int[] keys) throws Exception {
+        void read(int[] keys) throws Exception {
             ValueState<byte[]> state = state();
+            long checksum = 0;
+            long start = System.nanoTime();
             for (int key : keys) {
                 backend.setCurrentKey(key);
-                state.update(model.value(key));
+                byte[] value = state.value();
+                checksum += value == null ? -1 : value[0];
             }
+            readNanos += System.nanoTime() - start;
+            readOps += keys.length;
+            readChecksum += checksum;
         }
 
         /** Takes checkpoint {@code id} and completes it as the JobManager would. */
-        void checkpoint(long id) throws Exception {
+        void checkpoint(long id, long changedBytes, int round) throws Exception {
             CheckpointStorageLocation location = storage.initializeLocationForCheckpoint(id);
 
             long start = System.nanoTime();
@@ -328,26 +319,9 @@ public final class CheckpointBenchmark {
             KeyedStateHandle handle = future.get().getJobManagerOwnedSnapshot();
             long asynchronousEnd = System.nanoTime();
             if (handle == null) {
-                throw new IllegalStateException(mode.label + ": checkpoint " + id + " is empty");
+                throw new IllegalStateException(setup.label + ": checkpoint " + id + " is empty");
             }
 
-            int reused = 0;
-            int uploaded = 1;
-            if (handle instanceof IncrementalRemoteKeyedStateHandle) {
-                IncrementalRemoteKeyedStateHandle incremental =
-                        (IncrementalRemoteKeyedStateHandle) handle;
-                for (HandleAndLocalPath file : incremental.getSharedState()) {
-                    if (file.getHandle() instanceof PlaceholderStreamStateHandle) {
-                        reused++;
-                    } else {
-                        uploaded++;
-                    }
-                }
-                // the meta data stream is counted by the initial 1
-                uploaded += incremental.getPrivateState().size();
-            }
-
-            // the JobManager: register shared state (resolving placeholders), complete, subsume
             handle.registerSharedStates(registry, id);
             registry.checkpointCompleted(id);
             backend.notifyCheckpointComplete(id);
@@ -359,14 +333,14 @@ public final class CheckpointBenchmark {
             retained = handle;
             retainedLocation = location;
 
-            rows.add(
-                    new Row(
-                            mode,
+            results.add(
+                    CheckpointReport.checkpointLine(
+                            setup.label,
+                            round,
                             id,
                             handle.getStateSize(),
                             handle.getCheckpointedSize(),
-                            reused,
-                            uploaded,
+                            changedBytes,
                             millis(start, synchronousEnd),
                             millis(synchronousEnd, asynchronousEnd)));
         }
@@ -380,62 +354,38 @@ public final class CheckpointBenchmark {
             }
         }
 
-        /** Disposes the backend and times a restore of the retained checkpoint. */
-        void restoreLastCheckpoint() throws Exception {
+        /** Disposes the backend, restores the retained checkpoint and checks every key. */
+        void restoreAndVerify(Model model, int round) throws Exception {
             disposeBackend();
             long start = System.nanoTime();
             open(Collections.singletonList(retained));
-            restoreMillis = millis(start, System.nanoTime());
-        }
-
-        /** Checks every key and value of the restored backend; returns the number of keys. */
-        long verify(Model model) throws Exception {
+            double restoreMillis = millis(start, System.nanoTime());
             long count;
             try (Stream<Integer> keys = backend.getKeys(STATE_NAME, VoidNamespace.INSTANCE)) {
                 count = keys.count();
             }
             if (count != model.keyCount) {
                 throw new IllegalStateException(
-                        mode.label + ": restored " + count + " keys, expected " + model.keyCount);
+                        setup.label + ": restored " + count + " keys, expected " + model.keyCount);
             }
             ValueState<byte[]> state = state();
             for (int key = 0; key < model.keyCount; key++) {
                 backend.setCurrentKey(key);
                 if (!Arrays.equals(state.value(), model.value(key))) {
                     throw new IllegalStateException(
-                            mode.label + ": wrong value for key " + key + " after restore");
+                            setup.label + ": wrong value for key " + key + " after restore");
                 }
             }
-            return count;
-        }
-
-        /** Regular files in the checkpoint directory, and how many the retained one refers to. */
-        long[] storageFiles() throws IOException {
-            Set<String> referenced = new HashSet<>();
-            if (retained instanceof IncrementalRemoteKeyedStateHandle) {
-                IncrementalRemoteKeyedStateHandle incremental =
-                        (IncrementalRemoteKeyedStateHandle) retained;
-                for (HandleAndLocalPath file : incremental.getSharedState()) {
-                    collectFile(file.getHandle(), referenced);
-                }
-                for (HandleAndLocalPath file : incremental.getPrivateState()) {
-                    collectFile(file.getHandle(), referenced);
-                }
-                collectFile(incremental.getMetaDataStateHandle(), referenced);
-            } else if (retained instanceof KeyGroupsStateHandle) {
-                collectFile(((KeyGroupsStateHandle) retained).getDelegateStateHandle(), referenced);
-            }
-            long onDisk;
-            try (Stream<Path> files = Files.walk(checkpointDir)) {
-                onDisk = files.filter(Files::isRegularFile).count();
-            }
-            return new long[] {onDisk, referenced.size()};
-        }
-
-        private static void collectFile(StreamStateHandle handle, Set<String> paths) {
-            if (handle instanceof FileStateHandle) {
-                paths.add(((FileStateHandle) handle).getFilePath().getPath());
-            }
+            results.add(
+                    CheckpointReport.runLine(
+                            setup.label,
+                            round,
+                            writeOps,
+                            writeNanos,
+                            readOps,
+                            readNanos,
+                            restoreMillis,
+                            count));
         }
 
         @Override
@@ -447,34 +397,52 @@ public final class CheckpointBenchmark {
 
     public static void main(String[] args) throws Exception {
         Settings settings = parse(args);
+        if (settings == null) {
+            return;
+        }
         boolean deleteRoot = settings.dir == null;
         Path root =
                 settings.dir != null
                         ? Files.createDirectories(settings.dir)
                         : Files.createTempDirectory("checkpoint-bench-");
         settings.dir = root;
-        PrintStream out = System.out;
         try {
             if (settings.warmup) {
                 Settings warmup = settings.scaledForWarmup(root.resolve("warmup"));
                 System.err.printf(
                         Locale.ROOT,
-                        "Warm-up: %,d keys, %d checkpoints per backend ...%n",
+                        "Warm-up: %,d keys, %d checkpoints per setup ...%n",
                         warmup.keys,
                         warmup.checkpoints);
-                long start = System.nanoTime();
                 execute(warmup);
                 FileUtils.deleteDirectory(warmup.dir.toFile());
-                System.err.printf(
-                        Locale.ROOT,
-                        "Warm-up done in %.1f s.%n",
-                        millis(start, System.nanoTime()) / 1000);
             }
-            System.err.println("Measuring ...");
-            long start = System.nanoTime();
-            List<Run> runs = execute(settings);
-            double seconds = millis(start, System.nanoTime()) / 1000;
-            print(out, settings, runs, seconds);
+            System.err.printf(
+                    Locale.ROOT,
+                    "Round %d: %s ...%n",
+                    settings.round,
+                    settings.setups.stream()
+                            .map(setup -> setup.label)
+                            .reduce((a, b) -> a + ", " + b)
+                            .orElse(""));
+            List<String> lines = new ArrayList<>();
+            lines.add(CheckpointReport.workloadLine(settings.describe()));
+            for (CheckpointSetup setup : settings.setups) {
+                lines.add(CheckpointReport.setupLine(setup.label, setup.describe()));
+            }
+            for (Run run : execute(settings)) {
+                lines.addAll(run.results);
+            }
+            if (settings.out != null) {
+                Files.write(
+                        settings.out,
+                        lines,
+                        StandardCharsets.UTF_8,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.APPEND);
+            } else {
+                CheckpointReport.print(CheckpointReport.Results.of(lines), System.out);
+            }
         } finally {
             if (!settings.keep && deleteRoot) {
                 FileUtils.deleteDirectory(root.toFile());
@@ -482,35 +450,59 @@ public final class CheckpointBenchmark {
         }
     }
 
-    /** Runs the workload on all backends, interleaved step by step; returns them, closed. */
+    /** Runs the workload on all setups, interleaved step by step; returns them, closed. */
     static List<Run> execute(Settings settings) throws Exception {
         Path root = Files.createDirectories(settings.dir);
         Model model = new Model(settings);
         List<Run> runs = new ArrayList<>();
         try {
-            for (Mode mode : Mode.values()) {
+            int[] initial = new int[settings.keys];
+            for (int key = 0; key < initial.length; key++) {
+                initial[key] = key;
+            }
+            for (CheckpointSetup setup : settings.setups) {
                 Run run =
-                        new Run(mode, settings, Files.createDirectories(root.resolve(mode.label)));
+                        new Run(
+                                setup,
+                                settings,
+                                Files.createDirectories(root.resolve(setup.label)));
                 runs.add(run);
                 run.open(Collections.emptyList());
-                run.write(model, 0, settings.keys);
+            }
+            int batch = 50_000;
+            for (int from = 0; from < settings.keys; from += batch) {
+                int[] keys =
+                        Arrays.copyOfRange(initial, from, Math.min(settings.keys, from + batch));
+                byte[][] values = values(model, keys);
+                for (Run run : runs) {
+                    run.write(keys, values);
+                }
             }
             for (int id = 1; id <= settings.checkpoints; id++) {
-                int[] changed =
-                        id == 1
-                                ? new int[0]
-                                : model.mutate(
-                                        id,
-                                        settings.updatesPerCheckpoint(),
-                                        settings.insertsPerCheckpoint());
+                long changedBytes = 0;
+                if (id > 1) {
+                    int[] changed =
+                            model.mutate(
+                                    id,
+                                    settings.updatesPerCheckpoint(),
+                                    settings.insertsPerCheckpoint());
+                    byte[][] values = values(model, changed);
+                    int[] reads = model.reads(id, settings.readsPerCheckpoint());
+                    // rotate the order, so that no setup always goes first
+                    for (int i = 0; i < runs.size(); i++) {
+                        Run run = runs.get((i + id) % runs.size());
+                        run.write(changed, values);
+                        run.read(reads);
+                    }
+                    changedBytes = settings.changedBytesPerCheckpoint();
+                }
                 for (Run run : runs) {
-                    run.write(model, changed);
-                    run.checkpoint(id);
+                    run.checkpoint(id, changedBytes, settings.round);
                 }
             }
             for (Run run : runs) {
-                run.restoreLastCheckpoint();
-                run.verify(model);
+                run.restoreAndVerify(model, settings.round);
+                run.disposeBackend();
             }
         } finally {
             for (Run run : runs) {
@@ -520,260 +512,15 @@ public final class CheckpointBenchmark {
         return runs;
     }
 
-    // ------------------------------------------------------------------------
-    //  output
-    // ------------------------------------------------------------------------
-
-    private static void print(PrintStream out, Settings settings, List<Run> runs, double seconds)
-            throws IOException {
-        Run incremental = runs.get(Mode.INCREMENTAL.ordinal());
-        Run full = runs.get(Mode.FULL.ordinal());
-        Run heap = runs.get(Mode.HEAP.ordinal());
-        int keysAtEnd =
-                settings.keys
-                        + settings.insertsPerCheckpoint() * Math.max(0, settings.checkpoints - 1);
-
-        out.println("# Checkpoint benchmark");
-        out.println();
-        out.printf(
-                Locale.ROOT,
-                "- workload: one ValueState<byte[]>, %,d int keys with %d-byte random values, %d key"
-                        + " groups, one backend over all of them%n",
-                settings.keys,
-                settings.valueBytes,
-                MAX_PARALLELISM);
-        out.printf(
-                Locale.ROOT,
-                "- %d checkpoints; before each one after the first, %,d existing keys updated"
-                        + " (%s%%) and %,d new keys inserted (%s%%); %,d keys at the end%n",
-                settings.checkpoints,
-                settings.updatesPerCheckpoint(),
-                trim(settings.updatePercent),
-                settings.insertsPerCheckpoint(),
-                trim(settings.insertPercent),
-                keysAtEnd);
-        out.println(
-                "- storage: FileSystemCheckpointStorage on the local file system; one checkpoint"
-                        + " retained, the one before discarded after each completion, shared state"
-                        + " registered with a SharedStateRegistryImpl");
-        out.printf(
-                Locale.ROOT,
-                "- incremental: IncrementalRocksDBStateBackend, state.backend.incremental: true,"
-                        + " %d transfer threads%n",
-                settings.transferThreads);
-        out.println(
-                "- full: IncrementalRocksDBStateBackend, state.backend.incremental: false"
-                        + " (canonical format)");
-        out.println("- heap: Flink's HashMapStateBackend (full snapshots, asynchronous)");
-        out.printf(
-                Locale.ROOT,
-                "- each backend has %d MiB of managed memory; JVM %s, %d processors available%n",
-                settings.managedMemoryMb,
-                System.getProperty("java.version"),
-                Runtime.getRuntime().availableProcessors());
-        out.println("- " + NOT_MEASURED);
-        out.println();
-
-        out.println("## Checkpoints");
-        out.println();
-        Table checkpoints =
-                new Table(
-                        "mode",
-                        "checkpoint",
-                        "state size (bytes)",
-                        "uploaded (bytes)",
-                        "reused / uploaded files",
-                        "sync (ms)",
-                        "async (ms)");
-        for (Run run : runs) {
-            for (Row row : run.rows) {
-                checkpoints.add(
-                        row.mode.label,
-                        String.valueOf(row.checkpointId),
-                        bytes(row.stateSize),
-                        bytes(row.checkpointedSize),
-                        row.mode == Mode.INCREMENTAL
-                                ? row.reusedFiles + " / " + row.uploadedFiles
-                                : "-",
-                        ms(row.syncMillis),
-                        ms(row.asyncMillis));
-            }
+    private static byte[][] values(Model model, int[] keys) {
+        byte[][] values = new byte[keys.length][];
+        for (int i = 0; i < keys.length; i++) {
+            values[i] = model.value(keys[i]);
         }
-        checkpoints.print(out);
-        out.println();
-        out.println(
-                "State size: the bytes a checkpoint refers to (KeyedStateHandle.getStateSize())."
-                        + " Uploaded: the bytes it wrote (getCheckpointedSize()). Files: SST files"
-                        + " referred to from a confirmed earlier checkpoint / files written (new"
-                        + " SST files, MANIFEST, CURRENT, OPTIONS, meta data; small ones are kept"
-                        + " inline in the handle). Sync: the snapshot(...) call on the task thread;"
-                        + " async: running the future it returns.");
-        out.println();
-
-        String range = settings.checkpoints > 1 ? "2.." + settings.checkpoints : "1";
-        out.printf(
-                "## Summary (means over checkpoints %s; restore of checkpoint %d)%n",
-                range, settings.checkpoints);
-        out.println();
-        Table summary =
-                new Table(
-                        "",
-                        "incremental",
-                        "full",
-                        "heap",
-                        "incremental / full",
-                        "incremental / heap");
-        summaryRow(
-                summary,
-                "uploaded bytes per checkpoint",
-                mean(incremental, r -> r.checkpointedSize),
-                mean(full, r -> r.checkpointedSize),
-                mean(heap, r -> r.checkpointedSize),
-                true);
-        summaryRow(
-                summary,
-                "state size (bytes)",
-                mean(incremental, r -> r.stateSize),
-                mean(full, r -> r.stateSize),
-                mean(heap, r -> r.stateSize),
-                true);
-        summaryRow(
-                summary,
-                "sync duration (ms)",
-                mean(incremental, r -> r.syncMillis),
-                mean(full, r -> r.syncMillis),
-                mean(heap, r -> r.syncMillis),
-                false);
-        summaryRow(
-                summary,
-                "async duration (ms)",
-                mean(incremental, r -> r.asyncMillis),
-                mean(full, r -> r.asyncMillis),
-                mean(heap, r -> r.asyncMillis),
-                false);
-        summaryRow(
-                summary,
-                "restore duration (ms)",
-                incremental.restoreMillis,
-                full.restoreMillis,
-                heap.restoreMillis,
-                false);
-        summary.print(out);
-        out.println();
-        out.println("A ratio below 1 means that incremental checkpoints are smaller or faster.");
-        out.println();
-
-        out.printf(
-                Locale.ROOT,
-                "Restore check: every backend restored checkpoint %d with all %,d keys and"
-                        + " values.%n",
-                settings.checkpoints,
-                keysAtEnd);
-        List<String> storage = new ArrayList<>();
-        for (Run run : runs) {
-            long[] files = run.storageFiles();
-            storage.add(
-                    String.format(
-                            Locale.ROOT,
-                            "%s %d on disk / %d referenced",
-                            run.mode.label,
-                            files[0],
-                            files[1]));
-        }
-        out.println(
-                "Storage check (files left after the run, and files the retained checkpoint"
-                        + " refers to): "
-                        + String.join("; ", storage)
-                        + ".");
-        out.printf(Locale.ROOT, "Measured run: %.1f s.%n", seconds);
+        return values;
     }
 
-    private interface Metric {
-        double of(Row row);
-    }
-
-    /** Mean over the checkpoints after the first, or the first if there is only one. */
-    private static double mean(Run run, Metric metric) {
-        List<Row> rows = run.rows.size() > 1 ? run.rows.subList(1, run.rows.size()) : run.rows;
-        return rows.stream().mapToDouble(metric::of).average().orElse(Double.NaN);
-    }
-
-    private static void summaryRow(
-            Table table,
-            String name,
-            double incremental,
-            double full,
-            double heap,
-            boolean isBytes) {
-        table.add(
-                name,
-                isBytes ? bytes(Math.round(incremental)) : ms(incremental),
-                isBytes ? bytes(Math.round(full)) : ms(full),
-                isBytes ? bytes(Math.round(heap)) : ms(heap),
-                ratio(incremental, full),
-                ratio(incremental, heap));
-    }
-
-    /** A Markdown table; the first column is left-aligned, the others right-aligned. */
-    private static final class Table {
-        private final List<String[]> rows = new ArrayList<>();
-
-        Table(String... header) {
-            rows.add(header);
-        }
-
-        void add(String... cells) {
-            rows.add(cells);
-        }
-
-        void print(PrintStream out) {
-            int[] widths = new int[rows.get(0).length];
-            for (String[] row : rows) {
-                for (int i = 0; i < row.length; i++) {
-                    widths[i] = Math.max(Math.max(widths[i], row[i].length()), 3);
-                }
-            }
-            for (int r = 0; r < rows.size(); r++) {
-                printRow(out, rows.get(r), widths);
-                if (r == 0) {
-                    String[] rule = new String[widths.length];
-                    for (int i = 0; i < widths.length; i++) {
-                        rule[i] = "-".repeat(widths[i] - 1) + (i == 0 ? "-" : ":");
-                    }
-                    printRow(out, rule, widths);
-                }
-            }
-        }
-
-        private static void printRow(PrintStream out, String[] cells, int[] widths) {
-            StringBuilder line = new StringBuilder("|");
-            for (int i = 0; i < cells.length; i++) {
-                String padding = " ".repeat(widths[i] - cells[i].length());
-                line.append(' ')
-                        .append(i == 0 ? cells[i] + padding : padding + cells[i])
-                        .append(" |");
-            }
-            out.println(line);
-        }
-    }
-
-    private static String ratio(double numerator, double denominator) {
-        if (!(denominator > 0)) {
-            return "-";
-        }
-        double ratio = numerator / denominator;
-        return String.format(Locale.ROOT, ratio < 10 ? "%.3f" : "%.1f", ratio);
-    }
-
-    private static String bytes(long bytes) {
-        return String.format(Locale.ROOT, "%,d", bytes);
-    }
-
-    private static String ms(double millis) {
-        return String.format(Locale.ROOT, "%.1f", millis);
-    }
-
-    private static String trim(double value) {
+    static String trim(double value) {
         return value == Math.rint(value) ? String.valueOf((long) value) : String.valueOf(value);
     }
 
@@ -785,16 +532,38 @@ public final class CheckpointBenchmark {
     //  arguments
     // ------------------------------------------------------------------------
 
-    static Settings parse(String[] args) {
+    /** Parses the options; prints the report and returns null for {@code --report}. */
+    static Settings parse(String[] args) throws Exception {
         Settings settings = new Settings();
         for (String arg : args) {
             if (!arg.startsWith("--") || !arg.contains("=")) {
                 throw new IllegalArgumentException(
-                        "Arguments are --name=value, got '" + arg + "'. " + usage());
+                        "Arguments are --name=value, got '" + arg + "'.");
             }
             String name = arg.substring(2, arg.indexOf('='));
             String value = arg.substring(arg.indexOf('=') + 1);
             switch (name) {
+                case "report":
+                    List<Path> files = new ArrayList<>();
+                    for (String file : value.split(",")) {
+                        files.add(Paths.get(file));
+                    }
+                    CheckpointReport.print(CheckpointReport.Results.read(files), System.out);
+                    return null;
+                case "setup":
+                    settings.setups.add(CheckpointSetup.parse(value));
+                    break;
+                case "state":
+                    if (value.equals("1g")) {
+                        settings.keys = 1_000_000;
+                        settings.valueBytes = 1000;
+                    } else if (value.equals("small")) {
+                        settings.keys = 200_000;
+                        settings.valueBytes = 100;
+                    } else {
+                        throw new IllegalArgumentException("--state is small or 1g");
+                    }
+                    break;
                 case "keys":
                     settings.keys = positive(name, Integer.parseInt(value));
                     break;
@@ -809,6 +578,9 @@ public final class CheckpointBenchmark {
                     break;
                 case "insert-percent":
                     settings.insertPercent = Double.parseDouble(value);
+                    break;
+                case "read-percent":
+                    settings.readPercent = Double.parseDouble(value);
                     break;
                 case "transfer-threads":
                     settings.transferThreads = positive(name, Integer.parseInt(value));
@@ -828,14 +600,26 @@ public final class CheckpointBenchmark {
                 case "keep":
                     settings.keep = Boolean.parseBoolean(value);
                     break;
+                case "round":
+                    settings.round = positive(name, Integer.parseInt(value));
+                    break;
+                case "out":
+                    settings.out = Paths.get(value).toAbsolutePath();
+                    break;
                 default:
-                    throw new IllegalArgumentException("Unknown option --" + name + ". " + usage());
+                    throw new IllegalArgumentException("Unknown option --" + name);
             }
         }
         if (settings.updatePercent < 0
                 || settings.updatePercent > 100
-                || settings.insertPercent < 0) {
+                || settings.insertPercent < 0
+                || settings.readPercent < 0) {
             throw new IllegalArgumentException("Percentages must be between 0 and 100.");
+        }
+        if (settings.setups.isEmpty()) {
+            settings.setups.add(CheckpointSetup.parse("incremental:incremental"));
+            settings.setups.add(CheckpointSetup.parse("full:full"));
+            settings.setups.add(CheckpointSetup.parse("heap:heap"));
         }
         return settings;
     }
@@ -845,23 +629,6 @@ public final class CheckpointBenchmark {
             throw new IllegalArgumentException("--" + name + " must be positive, got " + value);
         }
         return value;
-    }
-
-    private static String usage() {
-        return Stream.of(
-                        "keys",
-                        "value-bytes",
-                        "checkpoints",
-                        "update-percent",
-                        "insert-percent",
-                        "transfer-threads",
-                        "managed-memory-mb",
-                        "seed",
-                        "dir",
-                        "warmup",
-                        "keep")
-                .map(option -> "--" + option + "=...")
-                .collect(Collectors.joining(" ", "Options: ", ""));
     }
 
     private CheckpointBenchmark() {}

@@ -31,6 +31,8 @@ import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.StateChangelogOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.core.execution.CheckpointType;
+import org.apache.flink.runtime.checkpoint.AbstractCheckpointStats;
+import org.apache.flink.runtime.checkpoint.CompletedCheckpointStats;
 import org.apache.flink.runtime.execution.ExecutionState;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
 import org.apache.flink.runtime.executiongraph.AccessExecutionVertex;
@@ -47,6 +49,9 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.Preconditions;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
@@ -60,6 +65,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * Job pieces shared by the incremental checkpoint ITCases: the configuration of this backend, a
@@ -114,6 +120,36 @@ final class IncrementalTestJobs {
         config.set(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG, false);
         config.set(CheckpointingOptions.FILE_MERGING_ENABLED, false);
         return config;
+    }
+
+    /**
+     * Sets a file system changelog storage in {@code dir} on a cluster configuration: the changelog
+     * backend (FLIP-158) takes its storage from the TaskManager's configuration, not the job's. A
+     * job uses it only if it enables the changelog backend.
+     */
+    static Configuration withChangelogStorage(Configuration cluster, Path dir) {
+        cluster.setString("state.changelog.storage", "filesystem");
+        cluster.setString("dstl.dfs.base-path", dir.toUri().toString());
+        return cluster;
+    }
+
+    /** A new temporary directory, for what must exist before a test class's MiniCluster. */
+    static Path temporaryDirectory(String prefix) {
+        try {
+            return Files.createTempDirectory(prefix);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The number of regular files under {@code dir}, 0 if it does not exist. */
+    static long countFiles(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).count();
+        }
     }
 
     /**
@@ -177,6 +213,29 @@ final class IncrementalTestJobs {
             }
         }
         return true;
+    }
+
+    /** The statistics of the job's completed checkpoints, by checkpoint id. */
+    static Map<Long, CompletedCheckpointStats> completedCheckpointStats(
+            MiniCluster miniCluster, JobID jobId) {
+        final Map<Long, CompletedCheckpointStats> completed = new TreeMap<>();
+        try {
+            for (AbstractCheckpointStats checkpoint :
+                    miniCluster
+                            .getExecutionGraph(jobId)
+                            .get()
+                            .getCheckpointStatsSnapshot()
+                            .getHistory()
+                            .getCheckpoints()) {
+                if (checkpoint instanceof CompletedCheckpointStats) {
+                    completed.put(
+                            checkpoint.getCheckpointId(), (CompletedCheckpointStats) checkpoint);
+                }
+            }
+        } catch (Exception e) {
+            throw new RuntimeException("Could not read the checkpoint statistics", e);
+        }
+        return completed;
     }
 
     static void cancelAndWait(MiniCluster miniCluster, JobID jobId) throws Exception {

@@ -122,6 +122,11 @@ class ConfigurationValidationTest {
         values.add(wrong(IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP, "sometimes"));
         // state.backend.incremental-rocksdb.local-recovery.verify-checksums
         values.add(wrong(IncrementalRocksDBOptions.LOCAL_RECOVERY_VERIFY_CHECKSUMS, "always"));
+        // state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints
+        values.add(
+                wrong(
+                        IncrementalRocksDBOptions.COMPACTION_TUNED_FOR_INCREMENTAL_CHECKPOINTS,
+                        "mostly"));
         // state.backend.rocksdb.memory.fixed-per-slot
         values.add(wrong(IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE, "abc"));
         values.add(wrong(IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE, "0"));
@@ -220,7 +225,7 @@ class ConfigurationValidationTest {
         for (WrongValue wrongValue : wrongValues()) {
             coveredKeys.add(wrongValue.option.key());
         }
-        assertThat(allKeys).hasSize(17);
+        assertThat(allKeys).hasSize(18);
         assertThat(coveredKeys).isEqualTo(allKeys);
     }
 

@@ -59,9 +59,18 @@ public final class IncrementalTestHarness implements AutoCloseable {
 
     public IncrementalRocksDBKeyedStateBackend<Integer> createBackend(
             KeyGroupRange range, Collection<KeyedStateHandle> restoreFrom) throws Exception {
+        return createBackend(new IncrementalRocksDBStateBackend(true), range, restoreFrom);
+    }
+
+    /** A backend of {@code stateBackend}, with this harness's transfer threads and directory. */
+    public IncrementalRocksDBKeyedStateBackend<Integer> createBackend(
+            IncrementalRocksDBStateBackend stateBackend,
+            KeyGroupRange range,
+            Collection<KeyedStateHandle> restoreFrom)
+            throws Exception {
         IncrementalRocksDBKeyedStateBackend<Integer> backend =
                 KeyedBackends.create(
-                        new IncrementalRocksDBStateBackend(true)
+                        stateBackend
                                 .withTransferThreads(transferThreads)
                                 .withLocalDirectories(localDirectory.toString()),
                         env,

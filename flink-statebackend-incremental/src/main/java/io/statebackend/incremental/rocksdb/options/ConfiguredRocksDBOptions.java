@@ -61,6 +61,7 @@ public final class ConfiguredRocksDBOptions implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final PredefinedOptions predefinedOptions;
+    private final IncrementalCheckpointCompaction checkpointCompaction;
 
     private final int maxBackgroundThreads;
     private final int maxOpenFiles;
@@ -74,6 +75,9 @@ public final class ConfiguredRocksDBOptions implements Serializable {
     private final List<CompressionType> compressionPerLevel;
     private final long targetFileSizeBase;
     private final long maxSizeLevelBase;
+
+    /** Null keeps RocksDB's multiplier. */
+    @Nullable private final Double levelSizeMultiplier;
 
     /** Null when neither the profile nor the configuration sets it: the backend then chooses. */
     @Nullable private final Long writeBufferSize;
@@ -89,6 +93,7 @@ public final class ConfiguredRocksDBOptions implements Serializable {
 
     private ConfiguredRocksDBOptions(ReadableConfig config) {
         this.predefinedOptions = readPredefinedOptions(config);
+        this.checkpointCompaction = IncrementalCheckpointCompaction.of(config, predefinedOptions);
 
         this.maxBackgroundThreads = positive(config, MAX_BACKGROUND_THREADS);
         this.maxOpenFiles = value(config, MAX_OPEN_FILES);
@@ -119,6 +124,7 @@ public final class ConfiguredRocksDBOptions implements Serializable {
         this.compressionPerLevel = Collections.unmodifiableList(new ArrayList<>(compression));
         this.targetFileSizeBase = positiveSize(config, TARGET_FILE_SIZE_BASE);
         this.maxSizeLevelBase = positiveSize(config, MAX_SIZE_LEVEL_BASE);
+        this.levelSizeMultiplier = checkpointCompaction.levelSizeMultiplier();
         this.writeBufferSize =
                 ConfigValues.isSet(config, WRITE_BUFFER_SIZE)
                                 || predefinedOptions.getValue(WRITE_BUFFER_SIZE) != null
@@ -169,6 +175,13 @@ public final class ConfiguredRocksDBOptions implements Serializable {
         return predefinedOptions;
     }
 
+    /**
+     * Whether the compaction defaults for incremental checkpoints apply (to some keys at least).
+     */
+    public boolean isTunedForIncrementalCheckpoints() {
+        return checkpointCompaction.isActive();
+    }
+
     public boolean isPartitionedIndexFilters() {
         return partitionedIndexFilters;
     }
@@ -179,12 +192,12 @@ public final class ConfiguredRocksDBOptions implements Serializable {
         return logDir;
     }
 
-    /** Applies the DB options of the profile and the configuration. */
     /** Whether a configured key or the predefined options chose the write buffer size. */
     public boolean hasWriteBufferSize() {
         return writeBufferSize != null;
     }
 
+    /** Applies the DB options of the profile and the configuration. */
     public void applyTo(DBOptions options) {
         options.setMaxBackgroundJobs(maxBackgroundThreads)
                 .setMaxOpenFiles(maxOpenFiles)
@@ -216,6 +229,9 @@ public final class ConfiguredRocksDBOptions implements Serializable {
                         writeBufferSize != null ? writeBufferSize : defaultWriteBufferSize)
                 .setMaxWriteBufferNumber(maxWriteBufferNumber)
                 .setMinWriteBufferNumberToMerge(minWriteBufferNumberToMerge);
+        if (levelSizeMultiplier != null) {
+            options.setMaxBytesForLevelMultiplier(levelSizeMultiplier);
+        }
 
         BlockBasedTableConfig table =
                 new BlockBasedTableConfig()
@@ -246,13 +262,20 @@ public final class ConfiguredRocksDBOptions implements Serializable {
         }
     }
 
-    /** Configured value, else the profile's, else the option's default. */
+    /**
+     * Configured value, else the profile's, else the default for incremental checkpoints if there
+     * is one and it applies, else the option's default.
+     */
     private <T> T value(ReadableConfig config, ConfigOption<T> option) {
         if (ConfigValues.isSet(config, option)) {
             return ConfigValues.read(config, option);
         }
         T predefined = predefinedOptions.getValue(option);
-        return predefined != null ? predefined : option.defaultValue();
+        if (predefined != null) {
+            return predefined;
+        }
+        T tuned = checkpointCompaction.defaultFor(option);
+        return tuned != null ? tuned : option.defaultValue();
     }
 
     private int positive(ReadableConfig config, ConfigOption<Integer> option) {

@@ -142,12 +142,17 @@ class ConfiguredOptionsInDatabaseTest {
                         OptionsFile.CF,
                         "compaction_style",
                         "kCompactionStyleUniversal"),
+                // true is also the default for incremental checkpoints, off in both runs here
                 inFile(
-                        IncrementalRocksDBConfigurableOptions.USE_DYNAMIC_LEVEL_SIZE,
-                        "true",
-                        OptionsFile.CF,
-                        "level_compaction_dynamic_level_bytes",
-                        "true"),
+                                IncrementalRocksDBConfigurableOptions.USE_DYNAMIC_LEVEL_SIZE,
+                                "true",
+                                OptionsFile.CF,
+                                "level_compaction_dynamic_level_bytes",
+                                "true")
+                        .with(
+                                IncrementalRocksDBOptions
+                                        .COMPACTION_TUNED_FOR_INCREMENTAL_CHECKPOINTS,
+                                "false"),
                 inFile(
                         IncrementalRocksDBConfigurableOptions.COMPRESSION_PER_LEVEL,
                         "NO_COMPRESSION;LZ4_COMPRESSION",
