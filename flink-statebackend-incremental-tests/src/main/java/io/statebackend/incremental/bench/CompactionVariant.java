@@ -29,9 +29,10 @@ import java.util.Properties;
  * level), {@code multiplier}, {@code dynamic} (dynamic level bytes), {@code priority} (min-overlap,
  * round-robin, by-size, oldest-first), {@code partition} (fixed key prefix length of the SST
  * partitioner), and for universal compaction {@code ratio} (size ratio, percent), {@code amp} (max
- * size amplification, percent), {@code width} (min merge width). Sizes take Flink's memory size
- * syntax (2mb). A benchmark tool only: it is looked up by name, so that the driver also runs on a
- * class path without this backend.
+ * size amplification, percent), {@code width} (min merge width), and {@code incremental} (RocksDB's
+ * incremental universal compaction, which has no Java setter and is set through an options string).
+ * Sizes take Flink's memory size syntax (2mb). A benchmark tool only: it is looked up by name, so
+ * that the driver also runs on a class path without this backend.
  */
 public final class CompactionVariant implements ConfigurableIncrementalRocksDBOptionsFactory {
 
