@@ -10,8 +10,9 @@
 #       [--read-percent=10] [--transfer-threads=4] [--managed-memory-mb=128] [--seed=42]
 #       [--dir=PATH] [--warmup=true]
 #       [--setup=label:kind[:settings]]...  (this backend's setups; default: "default" with the
-#                                          backend's defaults and "classic" with the compaction
-#                                          defaults switched off)
+#                                          backend's defaults, Flink's compaction defaults, and
+#                                          "tuned" with compaction tuned for incremental
+#                                          checkpoints)
 #       [--flink-setup=label:kind[:settings]]... (setups on Flink's class path; default:
 #                                          "flink-rocksdb" with Flink's defaults)
 #
@@ -47,7 +48,7 @@ for arg in "$@"; do
 done
 if [ ${#setups[@]} -eq 0 ]; then
     setups=("--setup=default:incremental"
-        "--setup=classic:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=false")
+        "--setup=tuned:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true")
 fi
 if [ ${#flink_setups[@]} -eq 0 ]; then
     flink_setups=("--setup=flink-rocksdb:flink-rocksdb")

@@ -34,8 +34,8 @@ class IncrementalCheckpointCompactionTest {
     private static final String FLINK_TARGET = String.valueOf(64L << 20);
 
     @Test
-    void defaultsApplyWhenNobodyChose(@TempDir Path dir) throws Exception {
-        OptionsFile options = optionsOf(new Configuration(), dir);
+    void defaultsApplyWhenSwitchedOnAndNobodyChose(@TempDir Path dir) throws Exception {
+        OptionsFile options = optionsOf(switchedOn(), dir);
         assertThat(options.get(OptionsFile.CF, STYLE)).isEqualTo("kCompactionStyleLevel");
         assertThat(options.get(OptionsFile.CF, DYNAMIC)).isEqualTo("true");
         assertThat(options.get(OptionsFile.CF, BASE)).isEqualTo(TUNED_BASE);
@@ -45,15 +45,16 @@ class IncrementalCheckpointCompactionTest {
     }
 
     @Test
-    void switchedOffKeepsFlinksDefaults(@TempDir Path dir) throws Exception {
+    void offByDefaultAndWhenSwitchedOff(@TempDir Path dir) throws Exception {
+        assertFlinkDefaults(optionsOf(new Configuration(), dir.resolve("default")));
         Configuration config = new Configuration();
         config.set(IncrementalRocksDBOptions.COMPACTION_TUNED_FOR_INCREMENTAL_CHECKPOINTS, false);
-        assertFlinkDefaults(optionsOf(config, dir));
+        assertFlinkDefaults(optionsOf(config, dir.resolve("off")));
     }
 
     @Test
     void configuredKeysWin(@TempDir Path dir) throws Exception {
-        Configuration config = new Configuration();
+        Configuration config = switchedOn();
         config.setString(IncrementalRocksDBConfigurableOptions.TARGET_FILE_SIZE_BASE.key(), "8mb");
         config.setString(
                 IncrementalRocksDBConfigurableOptions.USE_DYNAMIC_LEVEL_SIZE.key(), "false");
@@ -66,7 +67,7 @@ class IncrementalCheckpointCompactionTest {
 
     @Test
     void chosenCompactionStyleKeepsRocksDBsMultiplier(@TempDir Path dir) throws Exception {
-        Configuration config = new Configuration();
+        Configuration config = switchedOn();
         config.setString(IncrementalRocksDBConfigurableOptions.COMPACTION_STYLE.key(), "UNIVERSAL");
         OptionsFile options = optionsOf(config, dir);
         assertThat(options.get(OptionsFile.CF, STYLE)).isEqualTo("kCompactionStyleUniversal");
@@ -75,7 +76,7 @@ class IncrementalCheckpointCompactionTest {
 
     @Test
     void predefinedOptionsWin(@TempDir Path dir) throws Exception {
-        Configuration config = new Configuration();
+        Configuration config = switchedOn();
         config.setString(
                 IncrementalRocksDBConfigurableOptions.PREDEFINED_OPTIONS.key(),
                 PredefinedOptions.SPINNING_DISK_OPTIMIZED_HIGH_MEM.name());
@@ -86,7 +87,7 @@ class IncrementalCheckpointCompactionTest {
 
     @Test
     void predefinedCompactionStyleKeepsRocksDBsMultiplier(@TempDir Path dir) throws Exception {
-        Configuration config = new Configuration();
+        Configuration config = switchedOn();
         config.setString(
                 IncrementalRocksDBConfigurableOptions.PREDEFINED_OPTIONS.key(),
                 PredefinedOptions.SPINNING_DISK_OPTIMIZED.name());
@@ -98,7 +99,7 @@ class IncrementalCheckpointCompactionTest {
 
     @Test
     void optionsFactoryTurnsTheDefaultsOff(@TempDir Path dir) throws Exception {
-        Configuration config = new Configuration();
+        Configuration config = switchedOn();
         config.setString(
                 IncrementalRocksDBConfigurableOptions.OPTIONS_FACTORY.key(),
                 OptionsFactoryTest.TestFactory.class.getName());
@@ -107,6 +108,12 @@ class IncrementalCheckpointCompactionTest {
         assertThat(options.get(OptionsFile.CF, BASE)).isEqualTo(FLINK_BASE);
         assertThat(options.get(OptionsFile.CF, TARGET)).isEqualTo(FLINK_TARGET);
         assertThat(Double.parseDouble(options.get(OptionsFile.CF, MULTIPLIER))).isEqualTo(10.0);
+    }
+
+    private static Configuration switchedOn() {
+        Configuration config = new Configuration();
+        config.set(IncrementalRocksDBOptions.COMPACTION_TUNED_FOR_INCREMENTAL_CHECKPOINTS, true);
+        return config;
     }
 
     private static void assertFlinkDefaults(OptionsFile options) {
@@ -118,6 +125,7 @@ class IncrementalCheckpointCompactionTest {
     }
 
     private static OptionsFile optionsOf(Configuration config, Path dir) throws Exception {
+        java.nio.file.Files.createDirectories(dir);
         File db = dir.resolve("db").toFile();
         try (Opened ignored = Opened.open(config, db, true)) {
             return OptionsFile.newestIn(db);
