@@ -13,6 +13,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.CheckpointType;
 import org.apache.flink.core.execution.RestoreMode;
@@ -21,6 +22,7 @@ import org.apache.flink.runtime.checkpoint.CheckpointFailureReason;
 import org.apache.flink.runtime.client.JobStatusMessage;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -39,14 +41,22 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -56,12 +66,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The checkpoint inspector on the checkpoint directories of real jobs on this backend: after a job
- * was cancelled, and after a job was cancelled in the middle of a checkpoint that its keyed tasks
- * had already uploaded, with orphan files planted as a failed checkpoint's process leaves them when
- * it dies, it reports exactly the files in {@code shared/} that no retained checkpoint refers to,
- * as the test finds them by its own traversal of the retained checkpoints' handles; refuses to
- * delete them while the checkpoints are young; deletes exactly them when asked; and every retained
- * checkpoint then still restores to exactly the expected results.
+ * was cancelled (with orphan files planted as a failed upload's process leaves them when it dies),
+ * and after the process running a job was killed in the middle of a checkpoint that its keyed tasks
+ * had begun to upload, it reports exactly the files in {@code shared/} that no retained checkpoint
+ * refers to, as the test finds them by its own traversal of the retained checkpoints' handles;
+ * refuses to delete them while the checkpoints are young; deletes exactly them when asked; and
+ * every retained checkpoint then still restores to exactly the expected results.
  */
 // a safety net so that a hang fails this class instead of the whole build
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
@@ -135,6 +145,41 @@ class CheckpointInspectorITCase {
         inspectDeleteAndRestore(cluster, checkpointsBase, jobDirectory, unreferenced);
     }
 
+    @Test
+    void findsExactlyTheUploadsOfACheckpointCutOffByKillingItsProcess(
+            @InjectMiniCluster MiniCluster cluster) throws Exception {
+        final Path checkpointsBase = Files.createTempDirectory(root, "killed-");
+        final Process process = KilledMidCheckpoint.start(checkpointsBase);
+        final Path jobDirectory;
+        try {
+            final String[] blocked = KilledMidCheckpoint.awaitBlockedCheckpoint(process);
+            jobDirectory =
+                    RetainedCheckpoints.jobDirectory(
+                            checkpointsBase, JobID.fromHexString(blocked[0]));
+            // the keyed tasks upload the new files of the blocked checkpoint into shared/; kill
+            // the process as soon as the first of them is there, possibly half written
+            IncrementalTestJobs.waitUntil(
+                    () -> !unreferencedSharedFilesUnchecked(jobDirectory).isEmpty(),
+                    () -> "the keyed tasks to upload files of checkpoint " + blocked[1]);
+        } finally {
+            process.destroyForcibly();
+            process.waitFor();
+        }
+
+        final Set<Path> unreferenced = RetainedCheckpoints.unreferencedSharedFiles(jobDirectory);
+        System.out.printf(
+                "%s: the process was killed in checkpoint %d; shared/ holds %d files that no"
+                        + " retained checkpoint refers to%n",
+                getClass().getSimpleName(),
+                RetainedCheckpoints.checkpointDirectories(jobDirectory).stream()
+                        .mapToLong(RetainedCheckpoints::checkpointId)
+                        .max()
+                        .orElse(-1),
+                unreferenced.size());
+        assertThat(unreferenced).isNotEmpty();
+        inspectDeleteAndRestore(cluster, checkpointsBase, jobDirectory, unreferenced);
+    }
+
     // ------------------------------------------------------------------------
 
     private void inspectDeleteAndRestore(
@@ -196,8 +241,12 @@ class CheckpointInspectorITCase {
      */
     private static JobID runAndCheckpoint(MiniCluster cluster, Path checkpointsBase)
             throws Exception {
-        final JobID jobId =
-                IncrementalTestJobs.submit(cluster, job(checkpointsBase, new Configuration()));
+        return runAndCheckpoint(cluster, checkpointsBase, new Configuration());
+    }
+
+    private static JobID runAndCheckpoint(
+            MiniCluster cluster, Path checkpointsBase, Configuration extra) throws Exception {
+        final JobID jobId = IncrementalTestJobs.submit(cluster, job(checkpointsBase, extra));
         for (int round = 1; round <= CHECKPOINTS; round++) {
             final long emitted = round * STEP;
             SequenceGate.allowUpTo(emitted);
@@ -278,6 +327,120 @@ class CheckpointInspectorITCase {
                 .uid("discard")
                 .setParallelism(1);
         return env;
+    }
+
+    private static Set<Path> unreferencedSharedFilesUnchecked(Path jobDirectory) {
+        try {
+            return RetainedCheckpoints.unreferencedSharedFiles(jobDirectory);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Runs the job in a JVM of its own, on a MiniCluster, through the same checkpoints as {@link
+     * #runAndCheckpoint}, then blocks the next checkpoint in {@link CheckpointBlocker} after the
+     * keyed tasks took their part of it, and prints {@value #BLOCKED} with the job and checkpoint
+     * id. The test then kills the JVM: nothing is left to abort the checkpoint or discard its
+     * uploads, as after a {@code kill -9} of a whole cluster.
+     */
+    static final class KilledMidCheckpoint {
+
+        static final String BLOCKED = "BLOCKED";
+
+        public static void main(String[] args) throws Exception {
+            final Path checkpointsBase = Path.of(args[0]);
+            // every file a real file in shared/, none inlined into the checkpoint's meta data
+            final Configuration config = clusterConfiguration();
+            config.set(CheckpointingOptions.FS_SMALL_FILE_THRESHOLD, MemorySize.ZERO);
+            final MiniCluster cluster =
+                    new MiniCluster(
+                            new MiniClusterConfiguration.Builder()
+                                    .setNumTaskManagers(1)
+                                    .setNumSlotsPerTaskManager(KEYED_PARALLELISM + 1)
+                                    .setConfiguration(config)
+                                    .build());
+            cluster.start();
+            final JobID jobId = runAndCheckpoint(cluster, checkpointsBase, config);
+            // the retained checkpoints only, so that what the kill leaves is the blocked one's
+            if (!RetainedCheckpoints.awaitOnlyRetainedCheckpoints(
+                    RetainedCheckpoints.jobDirectory(checkpointsBase, jobId),
+                    IncrementalTestJobs.WAIT_TIMEOUT)) {
+                throw new IllegalStateException("subsumed checkpoints were not removed");
+            }
+
+            final long emitted = (CHECKPOINTS + 1) * STEP;
+            SequenceGate.allowUpTo(emitted);
+            SequenceGate.awaitPosition(emitted);
+            CheckpointBlocker.blockNext = true;
+            cluster.triggerCheckpoint(jobId, CheckpointType.CONFIGURED);
+            CheckpointBlocker.blocked.await();
+            System.out.println(BLOCKED + " " + jobId + " " + CheckpointBlocker.blockedCheckpoint);
+            System.out.flush();
+            // until killed
+            new CountDownLatch(1).await();
+        }
+
+        static Process start(Path checkpointsBase) throws IOException {
+            final List<String> command = new ArrayList<>();
+            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            command.add("-Xmx768m");
+            for (String argument : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+                if (argument.startsWith("--add-opens") || argument.startsWith("-Dlog4j")) {
+                    command.add(argument);
+                }
+            }
+            command.add("-cp");
+            command.add(
+                    System.getProperty(
+                            "surefire.test.class.path", System.getProperty("java.class.path")));
+            command.add(KilledMidCheckpoint.class.getName());
+            command.add(checkpointsBase.toString());
+            return new ProcessBuilder(command)
+                    .redirectError(
+                            checkpointsBase
+                                    .resolveSibling(checkpointsBase.getFileName() + "-process.err")
+                                    .toFile())
+                    .start();
+        }
+
+        /**
+         * The job id and checkpoint id the process printed; fails if it ended before. Reads the
+         * process's output to its end, so that the process never waits on a full pipe.
+         */
+        static String[] awaitBlockedCheckpoint(Process process) throws Exception {
+            final CompletableFuture<String[]> blocked = new CompletableFuture<>();
+            final Thread reader =
+                    new Thread(
+                            () -> {
+                                try (BufferedReader lines =
+                                        new BufferedReader(
+                                                new InputStreamReader(
+                                                        process.getInputStream(),
+                                                        StandardCharsets.UTF_8))) {
+                                    String line;
+                                    while ((line = lines.readLine()) != null) {
+                                        if (line.startsWith(BLOCKED + " ")) {
+                                            blocked.complete(
+                                                    line.substring(BLOCKED.length() + 1)
+                                                            .split(" "));
+                                        }
+                                    }
+                                    blocked.completeExceptionally(
+                                            new IllegalStateException(
+                                                    "the job's process ended before a checkpoint"
+                                                            + " blocked; see its -process.err"
+                                                            + " file"));
+                                } catch (IOException e) {
+                                    blocked.completeExceptionally(e);
+                                }
+                            },
+                            "killed-mid-checkpoint-output");
+            reader.setDaemon(true);
+            reader.start();
+            return blocked.get(
+                    2 * IncrementalTestJobs.WAIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        }
     }
 
     /** Blocks in the first checkpoint after {@link #blockNext} was set, until cancelled. */
