@@ -196,6 +196,21 @@ public final class IncrementalRocksDBOptions {
                                     + " and slower reads. false keeps Flink's compaction"
                                     + " defaults.");
 
+    /** This backend's key: a hash index in each data block, for point reads. */
+    public static final ConfigOption<Boolean> DATA_BLOCK_HASH_INDEX =
+            ConfigOptions.key(OWN_PREFIX + "block.data-block-hash-index")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Whether the SST files this backend writes carry a hash index in"
+                                    + " each data block (RocksDB's kDataBlockBinaryAndHash), so"
+                                    + " that a point read (value state, map state get and"
+                                    + " contains) finds its key in the block without a binary"
+                                    + " search. Costs a few bytes per key in the data blocks;"
+                                    + " iterators do not use it. Applies to files written from"
+                                    + " then on, and not when an options factory sets its own"
+                                    + " table format. Flink's backend does not set it.");
+
     /** This backend's key: read every byte of a local copy, not only its sizes. */
     public static final ConfigOption<Boolean> LOCAL_RECOVERY_VERIFY_CHECKSUMS =
             ConfigOptions.key("state.backend.incremental-rocksdb.local-recovery.verify-checksums")

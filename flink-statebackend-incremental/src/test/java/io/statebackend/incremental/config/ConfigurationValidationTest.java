@@ -127,6 +127,8 @@ class ConfigurationValidationTest {
                 wrong(
                         IncrementalRocksDBOptions.COMPACTION_TUNED_FOR_INCREMENTAL_CHECKPOINTS,
                         "mostly"));
+        // state.backend.incremental-rocksdb.block.data-block-hash-index
+        values.add(wrong(IncrementalRocksDBOptions.DATA_BLOCK_HASH_INDEX, "sometimes"));
         // state.backend.rocksdb.memory.fixed-per-slot
         values.add(wrong(IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE, "abc"));
         values.add(wrong(IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE, "0"));
@@ -225,7 +227,7 @@ class ConfigurationValidationTest {
         for (WrongValue wrongValue : wrongValues()) {
             coveredKeys.add(wrongValue.option.key());
         }
-        assertThat(allKeys).hasSize(18);
+        assertThat(allKeys).hasSize(19);
         assertThat(coveredKeys).isEqualTo(allKeys);
     }
 

@@ -1,6 +1,7 @@
 package io.statebackend.incremental.rocksdb.options;
 
 import io.statebackend.incremental.IncrementalRocksDBConfigurableOptions;
+import io.statebackend.incremental.IncrementalRocksDBOptions;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.MemorySize;
@@ -12,6 +13,7 @@ import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompactionStyle;
 import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
+import org.rocksdb.DataBlockIndexType;
 import org.rocksdb.InfoLogLevel;
 
 import javax.annotation.Nullable;
@@ -88,6 +90,7 @@ public final class ConfiguredRocksDBOptions implements Serializable {
     private final long metadataBlockSize;
     private final long blockCacheSize;
     private final boolean useBloomFilter;
+    private final boolean dataBlockHashIndex;
     private final double bloomFilterBitsPerKey;
     private final boolean partitionedIndexFilters;
 
@@ -136,6 +139,8 @@ public final class ConfiguredRocksDBOptions implements Serializable {
         this.metadataBlockSize = positiveSize(config, METADATA_BLOCK_SIZE);
         this.blockCacheSize = positiveSize(config, BLOCK_CACHE_SIZE);
         this.useBloomFilter = value(config, USE_BLOOM_FILTER);
+        this.dataBlockHashIndex =
+                ConfigValues.read(config, IncrementalRocksDBOptions.DATA_BLOCK_HASH_INDEX);
         this.bloomFilterBitsPerKey = value(config, BLOOM_FILTER_BITS_PER_KEY);
         if (!(bloomFilterBitsPerKey > 0.0) || Double.isInfinite(bloomFilterBitsPerKey)) {
             throw ConfigValues.invalid(
@@ -238,6 +243,9 @@ public final class ConfiguredRocksDBOptions implements Serializable {
                         .setBlockSize(blockSize)
                         .setMetadataBlockSize(metadataBlockSize)
                         .setBlockCacheSize(blockCacheSize);
+        if (dataBlockHashIndex) {
+            table.setDataBlockIndexType(DataBlockIndexType.kDataBlockBinaryAndHash);
+        }
         if (useBloomFilter) {
             BloomFilter filter = new BloomFilter(bloomFilterBitsPerKey);
             handlesToClose.add(filter);

@@ -218,6 +218,13 @@ class ConfiguredOptionsInDatabaseTest {
                         OptionsFile.TABLE,
                         "filter_policy",
                         "bloomfilter:10:false"),
+                // on by default: the case turns it off
+                inFile(
+                        IncrementalRocksDBOptions.DATA_BLOCK_HASH_INDEX,
+                        "false",
+                        OptionsFile.TABLE,
+                        "data_block_index_type",
+                        "kDataBlockBinarySearch"),
                 new Case(
                         IncrementalRocksDBConfigurableOptions.USE_PARTITIONED_INDEX_FILTERS,
                         "true",
@@ -280,6 +287,16 @@ class ConfiguredOptionsInDatabaseTest {
                                                 opened.instance.getDefaultColumnFamily(), c.name))
                         .isNotEqualTo(Long.parseLong(c.expected));
             }
+        }
+    }
+
+    /** The shared block cache of bounded memory replaces the cache, not the rest of the table. */
+    @Test
+    void dataBlockHashIndexByDefaultWithBoundedMemory(@TempDir Path dir) throws Exception {
+        File db = dir.resolve("db").toFile();
+        try (Opened ignored = Opened.open(new Configuration(), db, true)) {
+            assertThat(OptionsFile.newestIn(db).get(OptionsFile.TABLE, "data_block_index_type"))
+                    .isEqualTo("kDataBlockBinaryAndHash");
         }
     }
 
@@ -379,7 +396,9 @@ class ConfiguredOptionsInDatabaseTest {
         for (ConfigOption<?> option : VERIFIED_ELSEWHERE) {
             covered.add(option.key());
         }
+        // this backend's keys, not Flink's
         covered.remove(IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE.key());
+        covered.remove(IncrementalRocksDBOptions.DATA_BLOCK_HASH_INDEX.key());
         assertThat(covered).isEqualTo(applied);
     }
 
