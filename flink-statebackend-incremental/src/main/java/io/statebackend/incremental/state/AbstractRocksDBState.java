@@ -52,6 +52,8 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
     /** Reused to read values by point lookups; see {@link #readIntoValueInput}. */
     private byte[] readBuffer = new byte[128];
 
+    private final PointReader pointReader;
+
     private N currentNamespace;
 
     private StateTtlConfig ttlConfig = StateTtlConfig.DISABLED;
@@ -64,6 +66,7 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
         this.backend = backend;
         this.stateName = stateName;
         this.columnFamily = backend.getColumnFamily(stateName);
+        this.pointReader = new PointReader(backend.getDb(), columnFamily, backend.getReadOptions());
         this.namespaceSerializer = namespaceSerializer;
         this.valueSerializer = valueSerializer;
     }
@@ -197,16 +200,7 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
      * length, or {@link RocksDB#NOT_FOUND}.
      */
     private int getInto(byte[] key, int keyLength, byte[] target) throws RocksDBException {
-        return backend.getDb()
-                .get(
-                        columnFamily,
-                        backend.getReadOptions(),
-                        key,
-                        0,
-                        keyLength,
-                        target,
-                        0,
-                        target.length);
+        return pointReader.read(key, keyLength, target);
     }
 
     /** Whether the key in the first {@code keyLength} bytes of {@code key} has a value. */
