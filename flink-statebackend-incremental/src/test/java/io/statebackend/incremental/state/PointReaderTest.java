@@ -92,34 +92,34 @@ class PointReaderTest {
         for (int i = 2; i < KEYS; i += 8) {
             db.delete(state, key(i));
         }
-        final PointReader reader = missingMany(new PointReader(db, state, readOptions));
-        for (int i = 0; i < KEYS; i++) {
-            assertReadsLikeGet(reader, key(i), 64);
-            assertReadsLikeGet(reader, key(i), 400);
-        }
-        assertThat(reader.isCacheFirst()).isTrue();
+        assertAllKeysReadLikeGetCacheFirst(64, 400);
     }
 
     @Test
     void readsLikeGetWhenNoBlockIsCached() throws Exception {
         open(true);
         writeKeys();
-        final PointReader reader = missingMany(new PointReader(db, state, readOptions));
-        for (int i = 0; i < KEYS; i++) {
-            assertReadsLikeGet(reader, key(i), 64);
-        }
-        assertThat(reader.isCacheFirst()).isTrue();
+        assertAllKeysReadLikeGetCacheFirst(64);
     }
 
-    /** Misses enough absent keys to read cache first. */
-    private static PointReader missingMany(PointReader reader) throws RocksDBException {
+    /**
+     * Reads every key, present or not, with buffers of the given lengths, after enough misses to
+     * read the memtables and the block cache first; with half of them absent it stays so.
+     */
+    private void assertAllKeysReadLikeGetCacheFirst(int... bufferLengths) throws RocksDBException {
+        final PointReader reader = new PointReader(db, state, readOptions);
         for (int i = 0; i < 16; i++) {
             final byte[] absent = ("absent-" + i).getBytes(StandardCharsets.UTF_8);
             assertThat(reader.read(absent, absent.length, new byte[8]))
                     .isEqualTo(RocksDB.NOT_FOUND);
         }
         assertThat(reader.isCacheFirst()).isTrue();
-        return reader;
+        for (int i = 0; i < KEYS; i++) {
+            for (int bufferLength : bufferLengths) {
+                assertReadsLikeGet(reader, key(i), bufferLength);
+            }
+        }
+        assertThat(reader.isCacheFirst()).isTrue();
     }
 
     /** Even keys have values of 0 to 299 bytes; half of them are flushed to a file. */
