@@ -11,7 +11,6 @@ import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.core.memory.DataOutputViewStreamWrapper;
 import org.apache.flink.runtime.checkpoint.CheckpointOptions;
 import org.apache.flink.runtime.checkpoint.filemerging.FileMergingSnapshotManager;
-import org.apache.flink.runtime.state.CheckpointStateOutputStream;
 import org.apache.flink.runtime.state.CheckpointStreamFactory;
 import org.apache.flink.runtime.state.CheckpointedStateScope;
 import org.apache.flink.runtime.state.DirectoryStateHandle;
@@ -29,7 +28,6 @@ import org.apache.flink.runtime.state.StreamStateHandle;
 import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 import org.apache.flink.util.FileUtils;
-import org.apache.flink.util.IOUtils;
 import org.apache.flink.util.Preconditions;
 import org.apache.flink.util.ResourceGuard;
 
@@ -397,7 +395,13 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             }
 
             final byte[] metaData = serializeMetaData(resources.metaInfoSnapshots, entries);
-            metaStateHandle = writeMetaData(streamFactory, registry, metaData);
+            metaStateHandle =
+                    uploader.uploadBytes(
+                            "the meta data of checkpoint " + checkpointId,
+                            metaData,
+                            CheckpointedStateScope.EXCLUSIVE,
+                            streamFactory,
+                            registry);
             uploadedBytes += metaStateHandle.getStateSize();
 
             final IncrementalRemoteKeyedStateHandle handle =
@@ -463,29 +467,6 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         IncrementalSnapshotMetaData.write(
                 new DataOutputViewStreamWrapper(bytes), keySerializer, metaInfos, files);
         return bytes.toByteArray();
-    }
-
-    private static StreamStateHandle writeMetaData(
-            CheckpointStreamFactory streamFactory, CloseableRegistry registry, byte[] metaData)
-            throws IOException {
-        CheckpointStateOutputStream out =
-                streamFactory.createCheckpointStateOutputStream(CheckpointedStateScope.EXCLUSIVE);
-        try {
-            registry.registerCloseable(out);
-            out.write(metaData);
-            if (!registry.unregisterCloseable(out)) {
-                out = null;
-                throw new IOException("The snapshot was cancelled while writing its meta data.");
-            }
-            StreamStateHandle handle = out.closeAndGetHandle();
-            out = null;
-            return Preconditions.checkNotNull(handle, "The meta data stream returned no handle.");
-        } finally {
-            if (out != null) {
-                registry.unregisterCloseable(out);
-                IOUtils.closeQuietly(out);
-            }
-        }
     }
 
     /**

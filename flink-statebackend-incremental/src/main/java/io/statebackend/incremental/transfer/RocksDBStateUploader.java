@@ -13,6 +13,7 @@ import org.apache.flink.util.Preconditions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -103,6 +104,42 @@ public final class RocksDBStateUploader {
         }
     }
 
+    /**
+     * Writes {@code bytes} to one stream of the factory, tried again like a file (the snapshot's
+     * own meta data, which it builds in memory after the files were uploaded).
+     *
+     * @param name the stream's name in messages
+     * @param closeableRegistry the stream is registered here while it is open, so that closing the
+     *     registry (cancelling the snapshot) stops the upload and its retries
+     */
+    public StreamStateHandle uploadBytes(
+            String name,
+            byte[] bytes,
+            CheckpointedStateScope scope,
+            CheckpointStreamFactory streamFactory,
+            CloseableRegistry closeableRegistry)
+            throws Exception {
+        final TransferCancellation cancelled =
+                TransferCancellation.registeredWith(closeableRegistry);
+        try {
+            return retryPolicy
+                    .call(
+                            "upload " + name + " (" + scope + ")",
+                            () ->
+                                    uploadStream(
+                                            name,
+                                            () -> new ByteArrayInputStream(bytes),
+                                            scope,
+                                            streamFactory,
+                                            closeableRegistry,
+                                            cancelled),
+                            cancelled)
+                    .getHandle();
+        } finally {
+            cancelled.unregister();
+        }
+    }
+
     private List<StateFile> uploadAll(
             List<FileUpload> files,
             CheckpointStreamFactory streamFactory,
@@ -156,7 +193,14 @@ public final class RocksDBStateUploader {
         try {
             return retryPolicy.call(
                     "upload " + file,
-                    () -> uploadFile(file, streamFactory, closeableRegistry, cancelled),
+                    () ->
+                            uploadStream(
+                                    file.getPath().getFileName().toString(),
+                                    () -> Files.newInputStream(file.getPath()),
+                                    file.getScope(),
+                                    streamFactory,
+                                    closeableRegistry,
+                                    cancelled),
                     cancelled);
         } catch (Throwable t) {
             cancelled.cancel();
@@ -164,17 +208,24 @@ public final class RocksDBStateUploader {
         }
     }
 
+    /** Opens the bytes to upload, once per attempt. */
+    @FunctionalInterface
+    private interface Source {
+        InputStream open() throws IOException;
+    }
+
     /**
-     * One attempt at uploading a file. When it fails, the stream is closed, which deletes what it
-     * wrote; a failure to delete is logged and suppressed into the attempt's failure.
+     * One attempt at uploading a file or bytes. When it fails, the stream is closed, which deletes
+     * what it wrote; a failure to delete is logged and suppressed into the attempt's failure.
      */
-    private static StateFile uploadFile(
-            FileUpload file,
+    private static StateFile uploadStream(
+            String name,
+            Source source,
+            CheckpointedStateScope scope,
             CheckpointStreamFactory streamFactory,
             CloseableRegistry closeableRegistry,
             TransferCancellation cancelled)
             throws IOException {
-        final String name = file.getPath().getFileName().toString();
         if (cancelled.isCancelled()) {
             throw new CancellationException(
                     "Upload of " + name + " skipped: the upload was stopped.");
@@ -182,11 +233,9 @@ public final class RocksDBStateUploader {
         InputStream in = null;
         GuardedStream out = null;
         try {
-            in = Files.newInputStream(file.getPath());
+            in = source.open();
             closeableRegistry.registerCloseable(in);
-            out =
-                    new GuardedStream(
-                            streamFactory.createCheckpointStateOutputStream(file.getScope()));
+            out = new GuardedStream(streamFactory.createCheckpointStateOutputStream(scope));
             closeableRegistry.registerCloseable(out);
 
             final CRC32C checksum = new CRC32C();
@@ -234,7 +283,8 @@ public final class RocksDBStateUploader {
                     || t instanceof Error) {
                 throw t;
             }
-            throw new IOException("Could not upload " + file + ": " + t.getMessage(), t);
+            throw new IOException(
+                    "Could not upload " + name + " (" + scope + "): " + t.getMessage(), t);
         } finally {
             if (out != null) {
                 closeableRegistry.unregisterCloseable(out);

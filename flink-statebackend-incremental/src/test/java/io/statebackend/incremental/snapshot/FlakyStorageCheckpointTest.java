@@ -12,6 +12,8 @@ import io.statebackend.incremental.testutils.TestStreamFactories.FlakyStreamFact
 import org.apache.flink.api.common.typeutils.base.IntSerializer;
 import org.apache.flink.runtime.checkpoint.CheckpointOptions;
 import org.apache.flink.runtime.operators.testutils.MockEnvironment;
+import org.apache.flink.runtime.state.CheckpointStateOutputStream;
+import org.apache.flink.runtime.state.CheckpointStreamFactory;
 import org.apache.flink.runtime.state.CheckpointedStateScope;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
 import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
@@ -25,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -83,6 +86,48 @@ class FlakyStorageCheckpointTest {
                 .containsExactlyInAnyOrderElementsOf(referencedFiles(handle));
 
         assertExactState(createBackend(List.of(handle)));
+    }
+
+    @Test
+    void checkpointSucceedsAfterTransientFailuresOfItsMetaDataAndRestoresExactly()
+            throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend(List.of());
+        writeState(backend);
+        Path storage = tempDir.resolve("storage");
+        CheckpointStreamFactory files = TestStreamFactories.files(storage);
+        FlakyStreamFactory flaky =
+                new FlakyStreamFactory(files, CheckpointedStateScope.EXCLUSIVE, 2, false);
+
+        IncrementalRemoteKeyedStateHandle handle =
+                snapshot(backend, 1, new SnapshotThreadStreams(flaky, files));
+
+        assertThat(flaky.failedStreams()).isEqualTo(2);
+        assertThat(TestStreamFactories.filesBelow(storage))
+                .as("files in storage: exactly those the checkpoint refers to")
+                .containsExactlyInAnyOrderElementsOf(referencedFiles(handle));
+        assertExactState(createBackend(List.of(handle)));
+    }
+
+    @Test
+    void metaDataFailingForGoodFailsTheCheckpointNamingItAndLeavesNothing() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend(List.of());
+        writeState(backend);
+        Path storage = tempDir.resolve("storage");
+        CheckpointStreamFactory files = TestStreamFactories.files(storage);
+
+        assertThatThrownBy(
+                        () ->
+                                snapshot(
+                                        backend,
+                                        1,
+                                        new SnapshotThreadStreams(
+                                                FlakyStreamFactory.failingAlways(
+                                                        files, CheckpointedStateScope.EXCLUSIVE),
+                                                files)))
+                .hasStackTraceContaining(
+                        "Could not upload the meta data of checkpoint 1 (EXCLUSIVE) after 4"
+                                + " attempts: attempt 1: ");
+        assertThat(TestStreamFactories.filesBelow(storage)).isEmpty();
     }
 
     @Test
@@ -191,6 +236,42 @@ class FlakyStorageCheckpointTest {
                 checkpointId,
                 factory,
                 CheckpointOptions.forCheckpointWithDefaultLocation());
+    }
+
+    /**
+     * The streams the snapshot opens on its own thread (the thread that runs it: here the test's),
+     * which is its meta data, come from {@code snapshotThread}; those of the transfer threads, the
+     * files, from {@code transferThreads}.
+     */
+    private static final class SnapshotThreadStreams implements CheckpointStreamFactory {
+        private final CheckpointStreamFactory snapshotThread;
+        private final CheckpointStreamFactory transferThreads;
+        private final Thread owner = Thread.currentThread();
+
+        SnapshotThreadStreams(
+                CheckpointStreamFactory snapshotThread, CheckpointStreamFactory transferThreads) {
+            this.snapshotThread = snapshotThread;
+            this.transferThreads = transferThreads;
+        }
+
+        @Override
+        public CheckpointStateOutputStream createCheckpointStateOutputStream(
+                CheckpointedStateScope scope) throws IOException {
+            return (Thread.currentThread() == owner ? snapshotThread : transferThreads)
+                    .createCheckpointStateOutputStream(scope);
+        }
+
+        @Override
+        public boolean canFastDuplicate(
+                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
+            return false;
+        }
+
+        @Override
+        public List<StreamStateHandle> duplicate(
+                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
+            throw new UnsupportedOperationException();
+        }
     }
 
     private static Set<Path> referencedFiles(IncrementalRemoteKeyedStateHandle handle) {
