@@ -5,6 +5,7 @@ import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateT
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.testutils.KeyedBackends;
+import io.statebackend.incremental.testutils.TestStreamFactories;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.state.ValueState;
@@ -40,7 +41,6 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -282,7 +282,8 @@ class CloseDuringSnapshotTest {
     }
 
     /** Hands out streams whose first write blocks. */
-    static final class BlockingStreamFactory implements CheckpointStreamFactory {
+    static final class BlockingStreamFactory
+            extends TestStreamFactories.NonDuplicatingStreamFactory {
 
         private final CheckpointStreamFactory delegate;
         private final BlockingMode mode;
@@ -367,18 +368,6 @@ class CloseDuringSnapshotTest {
                 CheckpointedStateScope scope) throws IOException {
             streamsCreated.incrementAndGet();
             return new BlockingStream(delegate.createCheckpointStateOutputStream(scope));
-        }
-
-        @Override
-        public boolean canFastDuplicate(
-                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
-            return false;
-        }
-
-        @Override
-        public List<StreamStateHandle> duplicate(
-                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
-            throw new UnsupportedOperationException();
         }
 
         private final class BlockingStream extends CheckpointStateOutputStream {

@@ -243,7 +243,8 @@ class FlakyStorageCheckpointTest {
      * which is its meta data, come from {@code snapshotThread}; those of the transfer threads, the
      * files, from {@code transferThreads}.
      */
-    private static final class SnapshotThreadStreams implements CheckpointStreamFactory {
+    private static final class SnapshotThreadStreams
+            extends TestStreamFactories.NonDuplicatingStreamFactory {
         private final CheckpointStreamFactory snapshotThread;
         private final CheckpointStreamFactory transferThreads;
         private final Thread owner = Thread.currentThread();
@@ -259,18 +260,6 @@ class FlakyStorageCheckpointTest {
                 CheckpointedStateScope scope) throws IOException {
             return (Thread.currentThread() == owner ? snapshotThread : transferThreads)
                     .createCheckpointStateOutputStream(scope);
-        }
-
-        @Override
-        public boolean canFastDuplicate(
-                StreamStateHandle stateHandle, CheckpointedStateScope scope) {
-            return false;
-        }
-
-        @Override
-        public List<StreamStateHandle> duplicate(
-                List<StreamStateHandle> stateHandles, CheckpointedStateScope scope) {
-            throw new UnsupportedOperationException();
         }
     }
 

@@ -39,7 +39,7 @@ public final class TestStreamFactories {
     }
 
     /** A factory of the tests' own streams: no handle is duplicated on the storage side. */
-    private abstract static class NonDuplicatingStreamFactory implements CheckpointStreamFactory {
+    public abstract static class NonDuplicatingStreamFactory implements CheckpointStreamFactory {
         @Override
         public boolean canFastDuplicate(
                 StreamStateHandle stateHandle, CheckpointedStateScope scope) {
