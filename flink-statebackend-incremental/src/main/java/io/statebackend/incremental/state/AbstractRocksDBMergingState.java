@@ -40,8 +40,7 @@ abstract class AbstractRocksDBMergingState<K, N, IN, SV, OUT> extends AbstractRo
 
     /** The stored value under a key built once by the caller, or null. */
     protected SV get(byte[] key) throws IOException {
-        byte[] bytes = getRaw(key);
-        return bytes == null ? null : deserializeValue(bytes);
+        return readIntoValueInput(key, key.length) ? valueSerializer.deserialize(valueInput) : null;
     }
 
     protected void put(byte[] key, SV value) throws IOException {

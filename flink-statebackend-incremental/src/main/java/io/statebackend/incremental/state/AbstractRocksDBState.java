@@ -159,12 +159,18 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
         return valueSerializer.deserialize(valueInput);
     }
 
+    /** The value of {@code key} in an array of its own, or null; read as every point read is. */
     protected byte[] getRaw(byte[] key) {
-        try {
-            return backend.getDb().get(columnFamily, backend.getReadOptions(), key);
-        } catch (RocksDBException e) {
-            throw failure("read", e);
+        if (!readIntoValueInput(key, key.length)) {
+            return null;
         }
+        final byte[] value = new byte[valueInput.available()];
+        try {
+            valueInput.readFully(value);
+        } catch (IOException e) {
+            throw new IllegalStateException("The value just read is shorter than its length.", e);
+        }
+        return value;
     }
 
     /**

@@ -56,7 +56,7 @@ final class PointReader {
      */
     int read(byte[] key, int keyLength, byte[] target) throws RocksDBException {
         final int length =
-                missRate > CACHE_FIRST_ABOVE && target.length <= MAX_DIRECT_VALUE
+                isCacheFirst() && target.length <= MAX_DIRECT_VALUE
                         ? readCacheFirst(key, keyLength, target)
                         : get(key, keyLength, target);
         if (length == RocksDB.NOT_FOUND) {

@@ -28,6 +28,9 @@ public final class TimerWriteBatch implements AutoCloseable {
     private final int capacity;
     private final WriteBatch batch;
 
+    /** Operations in {@link #batch}, counted here: asking the batch is a call across JNI. */
+    private int pending;
+
     public TimerWriteBatch(RocksDB db, WriteOptions writeOptions, int capacity) {
         Preconditions.checkArgument(capacity > 0, "The capacity must be positive: %s", capacity);
         this.db = Preconditions.checkNotNull(db);
@@ -48,16 +51,17 @@ public final class TimerWriteBatch implements AutoCloseable {
     }
 
     private void flushIfFull() throws RocksDBException {
-        if (batch.count() >= capacity) {
+        if (++pending >= capacity) {
             flush();
         }
     }
 
     /** Writes what is buffered, so that readers of the column families see it. */
     public void flush() throws RocksDBException {
-        if (batch.count() > 0) {
+        if (pending > 0) {
             db.write(writeOptions, batch);
             batch.clear();
+            pending = 0;
         }
     }
 
@@ -72,7 +76,7 @@ public final class TimerWriteBatch implements AutoCloseable {
 
     /** Operations buffered and not yet written, for tests. */
     int pending() {
-        return batch.count();
+        return pending;
     }
 
     /** Drops what is buffered: only when the database is closed right after. */
