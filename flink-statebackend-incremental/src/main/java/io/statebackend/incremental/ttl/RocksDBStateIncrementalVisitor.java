@@ -17,6 +17,7 @@ import org.rocksdb.RocksIterator;
 import javax.annotation.Nullable;
 
 import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -27,18 +28,26 @@ import java.util.List;
  * Walks all entries of one state in key order, a few state entries per call, for TTL's incremental
  * cleanup; it is what the heap backend's state tables offer, over a column family.
  *
- * <p>No native object lives between calls: every {@link #nextEntries()} opens an iterator on the
- * current database, seeks just after the last key it returned, reads and closes it. So it sees the
- * task's writes made since the last call, pins no files or memtables, and a visitor that is dropped
- * without notice (the runtime creates one only to probe for support) leaks nothing. After the last
- * key it starts again from the first; it reports no more entries only once a whole read from the
- * first key found the state empty.
+ * <p>No native object lives between calls. A call that finds no entries left from the last read
+ * opens an iterator on the current database, seeks just after the last key read, reads ahead up to
+ * {@link #READ_AHEAD_STATE_ENTRIES} state entries (or {@link #READ_AHEAD_RAW_ENTRIES} RocksDB
+ * entries) and closes it; the following calls hand out what was read, so an iterator and a seek are
+ * paid once per many calls instead of on every state access. It pins no files or memtables, and a
+ * visitor that is dropped without notice (the runtime creates one only to probe for support) leaks
+ * nothing. After the last key it starts again from the first; it reports no more entries only once
+ * a whole read from the first key found the state empty.
+ *
+ * <p>Entries read ahead may be stale when they are handed out: the task may have written or cleared
+ * them since. So {@link #remove} and {@link #update}, which run on the task thread like the state's
+ * own writes, first read the entry's RocksDB entries again and leave the state entry alone unless
+ * every one still holds the bytes that were read; RocksDB has no compare-and-delete, but the task
+ * thread owns every write to the state, so nothing changes between that check and the write. An
+ * entry written meanwhile is seen on the next lap.
  *
  * <p>One {@link StateEntry} is one key and namespace, as in the heap backend; for map state that is
  * every user key of the pair (at most {@link #MAX_RAW_ENTRIES_PER_STATE_ENTRY}; a larger map comes
- * in several entries). {@link #remove} and {@link #update} run on the task thread, like the state's
- * own writes, and touch only the RocksDB entries the state entry was read from, so a user key added
- * meanwhile is never deleted.
+ * in several entries). Removal and update touch only the RocksDB entries the state entry was read
+ * from, so a user key added meanwhile is never deleted.
  */
 public final class RocksDBStateIncrementalVisitor<K, N, V>
         implements StateIncrementalVisitor<K, N, V> {
@@ -46,10 +55,22 @@ public final class RocksDBStateIncrementalVisitor<K, N, V>
     /** Bounds the memory of one state entry of a very large map. */
     static final int MAX_RAW_ENTRIES_PER_STATE_ENTRY = 1024;
 
+    /** State entries read by one iterator, unless a call asks for more. */
+    static final int READ_AHEAD_STATE_ENTRIES = 64;
+
+    /**
+     * Bounds the memory of the entries read ahead; a read stops after the entry that crosses it.
+     */
+    static final int READ_AHEAD_RAW_ENTRIES = 1024;
+
     private final AbstractRocksDBState<K, N, V> state;
     private final RocksDBStateContext<K> context;
     private final int maxEntriesPerCall;
+    private final int readAheadStateEntries;
     private final DataInputDeserializer keyInput = new DataInputDeserializer();
+
+    /** Entries read but not handed out yet, in key order. */
+    private final ArrayDeque<RawStateEntry> readAhead = new ArrayDeque<>();
 
     /** The last RocksDB key returned; null to start at the first key. */
     @Nullable private byte[] lastKey;
@@ -65,6 +86,8 @@ public final class RocksDBStateIncrementalVisitor<K, N, V>
         this.state = state;
         this.context = state.getContext();
         this.maxEntriesPerCall = recommendedMaxNumberOfReturnedRecords;
+        this.readAheadStateEntries =
+                Math.max(READ_AHEAD_STATE_ENTRIES, recommendedMaxNumberOfReturnedRecords);
     }
 
     @Override
@@ -77,21 +100,28 @@ public final class RocksDBStateIncrementalVisitor<K, N, V>
         if (empty) {
             return Collections.emptyList();
         }
-        List<StateEntry<K, N, V>> entries = new ArrayList<>(maxEntriesPerCall);
-        boolean fromFirst = lastKey == null;
-        read(entries);
-        if (entries.isEmpty() && !fromFirst) {
-            // the last call ended at the end of the state: wrap around
-            read(entries);
-            fromFirst = true;
+        if (readAhead.isEmpty()) {
+            boolean fromFirst = lastKey == null;
+            readAhead();
+            if (readAhead.isEmpty() && !fromFirst) {
+                // the last read ended at the end of the state: wrap around
+                readAhead();
+                fromFirst = true;
+            }
+            if (readAhead.isEmpty() && fromFirst) {
+                empty = true;
+                return Collections.emptyList();
+            }
         }
-        if (entries.isEmpty() && fromFirst) {
-            empty = true;
+        List<StateEntry<K, N, V>> entries =
+                new ArrayList<>(Math.min(maxEntriesPerCall, readAhead.size()));
+        while (entries.size() < maxEntriesPerCall && !readAhead.isEmpty()) {
+            entries.add(readAhead.poll());
         }
         return entries;
     }
 
-    private void read(List<StateEntry<K, N, V>> entries) {
+    private void readAhead() {
         try (RocksIterator iterator =
                 context.getDb()
                         .newIterator(state.getColumnFamilyHandle(), context.getReadOptions())) {
@@ -103,12 +133,17 @@ public final class RocksDBStateIncrementalVisitor<K, N, V>
                     iterator.next();
                 }
             }
-            while (entries.size() < maxEntriesPerCall && iterator.isValid()) {
-                entries.add(readStateEntry(iterator));
+            int rawEntries = 0;
+            while (readAhead.size() < readAheadStateEntries
+                    && rawEntries < READ_AHEAD_RAW_ENTRIES
+                    && iterator.isValid()) {
+                RawStateEntry entry = readStateEntry(iterator);
+                readAhead.add(entry);
+                rawEntries += entry.rawKeys.size();
             }
             iterator.status();
             if (!iterator.isValid()) {
-                // next call starts from the first key
+                // the next read starts from the first key
                 lastKey = null;
             }
         } catch (RocksDBException | IOException e) {
@@ -145,27 +180,45 @@ public final class RocksDBStateIncrementalVisitor<K, N, V>
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     public void remove(StateEntry<K, N, V> stateEntry) {
         RawStateEntry entry = (RawStateEntry) stateEntry;
         try {
-            state.deleteStateEntry(entry.rawKeys);
-        } catch (IOException e) {
+            if (isUnchanged(entry)) {
+                state.deleteStateEntry(entry.rawKeys);
+            }
+        } catch (IOException | RocksDBException e) {
             throw new FlinkRuntimeException(
                     "Could not remove an entry of state '" + state.getStateName() + "'", e);
         }
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     public void update(StateEntry<K, N, V> stateEntry, V newValue) {
         RawStateEntry entry = (RawStateEntry) stateEntry;
         try {
-            state.writeStateEntry(entry.rawKeys, entry.rawValues, newValue);
-        } catch (IOException e) {
+            if (isUnchanged(entry)) {
+                state.writeStateEntry(entry.rawKeys, entry.rawValues, newValue);
+            }
+        } catch (IOException | RocksDBException e) {
             throw new FlinkRuntimeException(
                     "Could not update an entry of state '" + state.getStateName() + "'", e);
         }
+    }
+
+    /** Whether every RocksDB entry of the state entry still holds the bytes that were read. */
+    private boolean isUnchanged(RawStateEntry entry) throws RocksDBException {
+        for (int i = 0; i < entry.rawKeys.size(); i++) {
+            byte[] current =
+                    context.getDb()
+                            .get(
+                                    state.getColumnFamilyHandle(),
+                                    context.getReadOptions(),
+                                    entry.rawKeys.get(i));
+            if (!Arrays.equals(current, entry.rawValues.get(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** One key and namespace as read; key, namespace and value are deserialized on demand. */

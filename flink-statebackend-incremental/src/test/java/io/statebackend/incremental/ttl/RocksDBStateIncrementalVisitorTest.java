@@ -4,6 +4,7 @@ import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 import io.statebackend.incremental.testutils.KeyedBackends;
 
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
@@ -15,6 +16,7 @@ import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.runtime.state.internal.InternalKvState;
 import org.apache.flink.runtime.state.internal.InternalKvState.StateIncrementalVisitor;
+import org.apache.flink.runtime.state.internal.InternalListState;
 import org.apache.flink.runtime.state.internal.InternalMapState;
 import org.apache.flink.runtime.state.internal.InternalValueState;
 
@@ -189,6 +191,78 @@ class RocksDBStateIncrementalVisitorTest {
                 .containsExactlyInAnyOrderElementsOf(Map.of("a", 1, "c", 33).entrySet());
         backend.setCurrentKey(2);
         assertThat(state.entries()).containsExactlyInAnyOrderElementsOf(Map.of("z", 30).entrySet());
+    }
+
+    /**
+     * Entries handed out earlier may be stale by the time the caller removes or updates them: the
+     * task may have rewritten them in between. Such an entry must be left as the task wrote it.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void leavesEntriesTheTaskChangedAfterTheyWereRead() throws Exception {
+        InternalValueState<Integer, VoidNamespace, String> values = valueState();
+        InternalListState<Integer, VoidNamespace, String> lists =
+                (InternalListState<Integer, VoidNamespace, String>)
+                        backend.getPartitionedState(
+                                VoidNamespace.INSTANCE,
+                                VoidNamespaceSerializer.INSTANCE,
+                                new ListStateDescriptor<>("lists", String.class));
+        for (int key = 0; key < 10; key++) {
+            backend.setCurrentKey(key);
+            values.update("v" + key);
+            lists.add("a" + key);
+        }
+        StateIncrementalVisitor<Integer, VoidNamespace, String> valueVisitor =
+                values.getStateIncrementalVisitor(10);
+        StateIncrementalVisitor<Integer, VoidNamespace, List<String>> listVisitor =
+                lists.getStateIncrementalVisitor(10);
+        Collection<StateEntry<Integer, VoidNamespace, String>> valueEntries =
+                valueVisitor.nextEntries();
+        Collection<StateEntry<Integer, VoidNamespace, List<String>>> listEntries =
+                listVisitor.nextEntries();
+        assertThat(valueEntries).hasSize(10);
+        assertThat(listEntries).hasSize(10);
+
+        // the task writes keys 3 and 4 after the visitor read them, and clears key 5
+        for (int key = 3; key <= 4; key++) {
+            backend.setCurrentKey(key);
+            values.update("new" + key);
+            lists.add("b" + key);
+        }
+        backend.setCurrentKey(5);
+        values.clear();
+        lists.clear();
+
+        for (StateEntry<Integer, VoidNamespace, String> entry : valueEntries) {
+            if (entry.getKey() % 2 == 0) {
+                valueVisitor.remove(entry);
+            } else {
+                valueVisitor.update(entry, "updated" + entry.getKey());
+            }
+        }
+        for (StateEntry<Integer, VoidNamespace, List<String>> entry : listEntries) {
+            if (entry.getKey() % 2 == 0) {
+                listVisitor.remove(entry);
+            } else {
+                listVisitor.update(entry, List.of("updated" + entry.getKey()));
+            }
+        }
+
+        for (int key = 0; key < 10; key++) {
+            backend.setCurrentKey(key);
+            if (key == 3 || key == 4) {
+                assertThat(values.value()).as("value of key %s", key).isEqualTo("new" + key);
+                assertThat(lists.get())
+                        .as("list of key %s", key)
+                        .containsExactly("a" + key, "b" + key);
+            } else if (key % 2 == 0 || key == 5) {
+                assertThat(values.value()).as("value of key %s", key).isNull();
+                assertThat(lists.get()).as("list of key %s", key).isNull();
+            } else {
+                assertThat(values.value()).isEqualTo("updated" + key);
+                assertThat(lists.get()).containsExactly("updated" + key);
+            }
+        }
     }
 
     @Test
