@@ -247,11 +247,14 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         return RocksDBInstance.open(
                 path,
                 new RocksDBOptionsContainer(
-                        settings.getRocksDBOptions(),
-                        settings.getOptionsFactory(),
-                        memory == null ? null : memory.getResourceHandle(),
-                        settings.getMaxManifestFileSize(),
-                        path),
+                                settings.getRocksDBOptions(),
+                                settings.getOptionsFactory(),
+                                memory == null ? null : memory.getResourceHandle(),
+                                settings.getMaxManifestFileSize(),
+                                path)
+                        .withTimerInsertHints(
+                                CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(
+                                        numberOfKeyGroups)),
                 columnFamilyNames,
                 handlesOut,
                 // temporary databases of a restore report no metrics

@@ -293,9 +293,10 @@ public final class RocksDBInstance
         List<ColumnFamilyDescriptor> descriptors = new ArrayList<>(columnFamilyNames.size() + 1);
         descriptors.add(
                 new ColumnFamilyDescriptor(
-                        RocksDB.DEFAULT_COLUMN_FAMILY, newColumnFamilyOptions()));
+                        RocksDB.DEFAULT_COLUMN_FAMILY,
+                        newColumnFamilyOptions(RocksDB.DEFAULT_COLUMN_FAMILY)));
         for (byte[] name : columnFamilyNames) {
-            descriptors.add(new ColumnFamilyDescriptor(name, newColumnFamilyOptions()));
+            descriptors.add(new ColumnFamilyDescriptor(name, newColumnFamilyOptions(name)));
         }
         List<ColumnFamilyHandle> handles = new ArrayList<>(descriptors.size());
         db = RocksDB.open(dbOptions, path.getAbsolutePath(), descriptors, handles);
@@ -306,10 +307,10 @@ public final class RocksDBInstance
     }
 
     @GuardedBy("this")
-    private ColumnFamilyOptions newColumnFamilyOptions() {
+    private ColumnFamilyOptions newColumnFamilyOptions(byte[] name) {
         // the list state needs this merge operator, whatever an options factory set
         ColumnFamilyOptions columnOptions =
-                options.createColumnOptions()
+                options.createColumnOptions(new String(name, StandardCharsets.UTF_8))
                         .setMergeOperatorName(LIST_MERGE_OPERATOR)
                         .setDisableAutoCompactions(!autoCompactions);
         if (writeBuffersSizedFromMemory) {
@@ -353,6 +354,7 @@ public final class RocksDBInstance
      */
     private ColumnFamilyHandle addColumnFamily(
             String name, String verb, ColumnFamilyFactory factory) throws IOException {
+        final byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
         final int count;
         synchronized (this) {
             checkOpen();
@@ -366,8 +368,7 @@ public final class RocksDBInstance
                 ColumnFamilyHandle handle =
                         factory.create(
                                 new ColumnFamilyDescriptor(
-                                        name.getBytes(StandardCharsets.UTF_8),
-                                        newColumnFamilyOptions()));
+                                        nameBytes, newColumnFamilyOptions(nameBytes)));
                 columnFamilyHandles.add(handle);
                 stateColumnFamilies++;
                 added = true;

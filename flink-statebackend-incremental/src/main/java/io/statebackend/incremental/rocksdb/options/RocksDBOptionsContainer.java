@@ -9,6 +9,7 @@ import org.apache.flink.util.Preconditions;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
 import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.ConfigOptions;
 import org.rocksdb.DBOptions;
 import org.rocksdb.IndexType;
 import org.rocksdb.ReadOptions;
@@ -26,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 
 /**
  * Builds the options of one RocksDB database in Flink's order: the predefined profile, then the
@@ -41,6 +43,9 @@ public final class RocksDBOptionsContainer implements AutoCloseable {
     /** Memtable size without memory bounds, Flink's default. */
     static final long DEFAULT_WRITE_BUFFER_SIZE = 64L << 20;
 
+    /** How Flink's timer services name their queues ({@code InternalTimeServiceManagerImpl}). */
+    static final String TIMER_STATE_PREFIX = "_timer_state/";
+
     private static final String RELOCATED_LOG_SUFFIX = "_LOG";
 
     /** File names are limited to 255 characters; RocksDB's log name is derived from the path. */
@@ -52,6 +57,12 @@ public final class RocksDBOptionsContainer implements AutoCloseable {
     private final long maxManifestFileSize;
     private final File dbPath;
     private final List<AutoCloseable> handlesToClose = new ArrayList<>();
+
+    /**
+     * The key-group prefix length of the keys of Flink's timer queues, whose column families get an
+     * insert hint per key group; 0 for none.
+     */
+    private int timerKeyGroupPrefixBytes;
 
     /** Where RocksDB's information log was moved to (next to Flink's log), to clean it up. */
     @Nullable private File relocatedLogDir;
@@ -91,9 +102,25 @@ public final class RocksDBOptionsContainer implements AutoCloseable {
         return options;
     }
 
-    /** Options for one column family; closed with this container. */
-    public ColumnFamilyOptions createColumnOptions() {
-        ColumnFamilyOptions options = new ColumnFamilyOptions();
+    /**
+     * Gives the column families of Flink's timer services a memtable insert hint per key group:
+     * their keys are the key group followed by the timer's timestamp, and timers mostly come in
+     * time order within a key group, so an insert starts where the last one of its key group ended
+     * instead of searching the skip list from its top. The hint's splice lives in the memtable's
+     * arena, about 200 bytes per key group that received a timer.
+     */
+    public RocksDBOptionsContainer withTimerInsertHints(int keyGroupPrefixBytes) {
+        Preconditions.checkArgument(
+                keyGroupPrefixBytes >= 1 && keyGroupPrefixBytes <= 2,
+                "The key-group prefix has 1 or 2 bytes, not %s",
+                keyGroupPrefixBytes);
+        this.timerKeyGroupPrefixBytes = keyGroupPrefixBytes;
+        return this;
+    }
+
+    /** Options for the column family of the given name; closed with this container. */
+    public ColumnFamilyOptions createColumnOptions(String columnFamilyName) {
+        ColumnFamilyOptions options = baseColumnOptions(columnFamilyName);
         handlesToClose.add(options);
         configured.applyTo(options, defaultWriteBufferSize(), handlesToClose);
         if (factory != null) {
@@ -103,6 +130,31 @@ public final class RocksDBOptionsContainer implements AutoCloseable {
             useSharedBlockCache(options);
         }
         return options;
+    }
+
+    /** RocksDB's defaults, with the insert hint for a timer queue's column family. */
+    private ColumnFamilyOptions baseColumnOptions(String columnFamilyName) {
+        if (timerKeyGroupPrefixBytes == 0 || !isTimerQueue(columnFamilyName)) {
+            return new ColumnFamilyOptions();
+        }
+        // the Java API has no setter for this option; RocksDB's defaults plus this one property
+        Properties hint = new Properties();
+        hint.setProperty(
+                "memtable_insert_with_hint_prefix_extractor",
+                "rocksdb.FixedPrefix." + timerKeyGroupPrefixBytes);
+        try (ConfigOptions parsing = new ConfigOptions()) {
+            ColumnFamilyOptions options =
+                    ColumnFamilyOptions.getColumnFamilyOptionsFromProps(parsing, hint);
+            if (options == null) {
+                throw new IllegalStateException("RocksDB rejected the options " + hint);
+            }
+            return options;
+        }
+    }
+
+    /** Whether the column family holds the timers of one of Flink's timer services. */
+    static boolean isTimerQueue(String columnFamilyName) {
+        return columnFamilyName.startsWith(TIMER_STATE_PREFIX);
     }
 
     /** Write options; the write-ahead log is off because checkpoints give durability. */
