@@ -12,8 +12,9 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * Timers in the backend's priority queues, created as Flink's timer service creates them: one timer
- * per key preloaded at time {@code key}.
+ * Timers in the backend's priority queues, created and named as Flink's timer services create them
+ * ({@code _timer_state/event_} and the service's name): one timer per key preloaded at time {@code
+ * key}.
  */
 public class TimerBenchmark extends KeyedStateBenchmarkBase {
 
@@ -25,8 +26,8 @@ public class TimerBenchmark extends KeyedStateBenchmarkBase {
     protected void preload() {
         TimerSerializer<Long, VoidNamespace> serializer =
                 new TimerSerializer<>(LongSerializer.INSTANCE, VoidNamespaceSerializer.INSTANCE);
-        firing = keyed.create("timers", serializer);
-        added = keyed.create("timers-added", serializer.duplicate());
+        firing = keyed.create("_timer_state/event_firing", serializer);
+        added = keyed.create("_timer_state/event_added", serializer.duplicate());
         for (long key = 0; key < keyCount; key++) {
             firing.add(new TimerHeapInternalTimer<>(key, key, VoidNamespace.INSTANCE));
         }
