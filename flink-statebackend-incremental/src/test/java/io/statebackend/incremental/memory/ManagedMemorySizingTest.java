@@ -5,6 +5,7 @@ import io.statebackend.incremental.IncrementalRocksDBOptions;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
+import io.statebackend.incremental.rocksdb.options.OptionsFile;
 import io.statebackend.incremental.testutils.KeyedBackends;
 
 import org.apache.flink.api.common.state.ValueState;
@@ -28,13 +29,8 @@ import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -255,44 +251,16 @@ class ManagedMemorySizingTest {
     private static void assertNativeWriteBuffers(
             IncrementalRocksDBKeyedStateBackend<Integer> backend, int states, long expected)
             throws IOException {
-        Path directory = backend.getRocksDBInstance().getPath().toPath();
-        Path newest;
-        try (Stream<Path> files = Files.list(directory)) {
-            newest =
-                    files.filter(f -> f.getFileName().toString().startsWith("OPTIONS-"))
-                            .max(
-                                    Comparator.comparingLong(
-                                            f ->
-                                                    Long.parseLong(
-                                                            f.getFileName()
-                                                                    .toString()
-                                                                    .substring(8))))
-                            .orElseThrow();
-        }
-        Map<String, Map<String, String>> sections = new HashMap<>();
-        Map<String, String> current = null;
-        for (String line : Files.readAllLines(newest)) {
-            String trimmed = line.trim();
-            if (trimmed.startsWith("[CFOptions \"")) {
-                current = new HashMap<>();
-                sections.put(trimmed.substring(12, trimmed.length() - 2), current);
-            } else if (trimmed.startsWith("[")) {
-                current = null;
-            } else if (current != null && trimmed.contains("=")) {
-                int at = trimmed.indexOf('=');
-                current.put(trimmed.substring(0, at), trimmed.substring(at + 1));
-            }
-        }
+        OptionsFile newest = OptionsFile.newestIn(backend.getRocksDBInstance().getPath());
         for (int i = 0; i < states; i++) {
-            Map<String, String> options = sections.get("state-" + i);
-            assertThat(options).as("options of state-%d in %s", i, newest).isNotNull();
-            assertThat(Long.parseLong(options.get("write_buffer_size")))
+            String section = OptionsFile.columnFamily("state-" + i);
+            assertThat(Long.parseLong(newest.get(section, "write_buffer_size")))
                     .as("native write buffer size of state-%d", i)
                     .isEqualTo(expected);
-            assertThat(Long.parseLong(options.get("arena_block_size")))
+            assertThat(Long.parseLong(newest.get(section, "arena_block_size")))
                     .as("native arena block size of state-%d", i)
                     .isLessThanOrEqualTo(expected / 8 + 4096);
-            assertThat(options.get("max_write_buffer_number")).isEqualTo("2");
+            assertThat(newest.get(section, "max_write_buffer_number")).isEqualTo("2");
         }
     }
 

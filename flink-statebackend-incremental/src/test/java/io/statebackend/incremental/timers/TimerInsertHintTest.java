@@ -2,6 +2,7 @@ package io.statebackend.incremental.timers;
 
 import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
+import io.statebackend.incremental.rocksdb.options.OptionsFile;
 import io.statebackend.incremental.testutils.IncrementalTestHarness;
 import io.statebackend.incremental.testutils.KeyedBackends;
 import io.statebackend.incremental.testutils.TestStreamFactories;
@@ -20,14 +21,10 @@ import org.apache.flink.streaming.api.operators.TimerSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.stream.Stream;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -107,44 +104,14 @@ class TimerInsertHintTest {
     private static void assertHints(
             IncrementalRocksDBKeyedStateBackend<Integer> backend, String timerHint)
             throws IOException {
-        Map<String, Map<String, String>> options =
-                latestOptionsFile(backend.getRocksDBInstance().getPath());
-        assertThat(options.get(EVENT_TIMERS)).containsEntry(HINT, timerHint);
-        assertThat(options.get(OTHER_QUEUE)).containsEntry(HINT, "nullptr");
-        assertThat(options.get(IncrementalTestHarness.STATE.getName()))
-                .containsEntry(HINT, "nullptr");
-        assertThat(options.get("default")).containsEntry(HINT, "nullptr");
-    }
-
-    /** The column family sections of the newest OPTIONS file, by column family name. */
-    private static Map<String, Map<String, String>> latestOptionsFile(File dbPath)
-            throws IOException {
-        Path latest;
-        try (Stream<Path> files = Files.list(dbPath.toPath())) {
-            latest =
-                    files.filter(f -> f.getFileName().toString().startsWith("OPTIONS-"))
-                            .max((a, b) -> Long.compare(optionsFileNumber(a), optionsFileNumber(b)))
-                            .orElseThrow();
+        OptionsFile options = OptionsFile.newestIn(backend.getRocksDBInstance().getPath());
+        assertThat(options.get(OptionsFile.columnFamily(EVENT_TIMERS), HINT)).isEqualTo(timerHint);
+        for (String other :
+                List.of(OTHER_QUEUE, IncrementalTestHarness.STATE.getName(), "default")) {
+            assertThat(options.get(OptionsFile.columnFamily(other), HINT))
+                    .as("the hint of %s", other)
+                    .isEqualTo("nullptr");
         }
-        Map<String, Map<String, String>> sections = new HashMap<>();
-        Map<String, String> current = null;
-        for (String line : Files.readAllLines(latest)) {
-            String trimmed = line.trim();
-            if (trimmed.startsWith("[CFOptions \"")) {
-                current = new HashMap<>();
-                sections.put(trimmed.substring(12, trimmed.length() - 2), current);
-            } else if (trimmed.startsWith("[")) {
-                current = null;
-            } else if (current != null && trimmed.contains("=")) {
-                int equals = trimmed.indexOf('=');
-                current.put(trimmed.substring(0, equals), trimmed.substring(equals + 1));
-            }
-        }
-        return sections;
-    }
-
-    private static long optionsFileNumber(Path file) {
-        return Long.parseLong(file.getFileName().toString().substring("OPTIONS-".length()));
     }
 
     private static KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Long, VoidNamespace>>

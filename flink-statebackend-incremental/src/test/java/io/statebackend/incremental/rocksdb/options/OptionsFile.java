@@ -30,6 +30,11 @@ public final class OptionsFile {
         this.sections = sections;
     }
 
+    /** The section of a column family's options. */
+    public static String columnFamily(String name) {
+        return "CFOptions \"" + name + "\"";
+    }
+
     /** Parses the newest OPTIONS file of the database directory. */
     public static OptionsFile newestIn(File dbDirectory) throws IOException {
         File newest = null;
