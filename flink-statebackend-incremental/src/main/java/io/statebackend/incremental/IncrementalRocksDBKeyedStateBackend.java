@@ -754,6 +754,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     @Override
     public void notifyCheckpointComplete(long checkpointId) {
         incrementalSnapshotOperation.notifyCheckpointComplete(checkpointId);
+        // on the task thread, like records: cleans the TTL states of a task that gets no records
+        ttlCleanup.onCheckpointComplete();
     }
 
     @Override

@@ -42,6 +42,11 @@ final class CleanupPace {
             return false;
         }
         recordsSinceClockRead = 0;
+        return sliceDueNow();
+    }
+
+    /** Whether a slice is due now, reading the clock. */
+    boolean sliceDueNow() {
         return nanoClock.getAsLong() - nextSliceNanos >= 0;
     }
 

@@ -32,11 +32,23 @@ import java.util.function.LongSupplier;
  * live keys lie in separate runs of the key order (keys are ordered by key group first): a live run
  * must not slow down the expired run after it. Slices read with {@code fill_cache} off, so the scan
  * does not evict the task's blocks.
+ *
+ * <p>Records drive the slices, so a task that gets no records would never clean. The notification
+ * of a completed checkpoint also runs on the task thread: it runs the slices that are due by then,
+ * at most {@value #MAX_SLICES_PER_NOTIFICATION} of them and for at most {@link
+ * #MAX_NANOS_PER_NOTIFICATION} nanoseconds, so expired entries of an idle task go too, a few
+ * thousand per checkpoint, without holding up records that arrive.
  */
 public final class TtlBackgroundCleanup {
 
     /** RocksDB entries read by one slice at most. */
     public static final int ENTRIES_PER_SLICE = 256;
+
+    /** Slices run by one checkpoint notification at most. */
+    static final int MAX_SLICES_PER_NOTIFICATION = 32;
+
+    /** Time one checkpoint notification spends on slices at most. */
+    static final long MAX_NANOS_PER_NOTIFICATION = 10_000_000L;
 
     private final RocksDB db;
     private final ReadOptions readOptions;
@@ -94,9 +106,29 @@ public final class TtlBackgroundCleanup {
 
     /** Called by the task thread once per record; runs a slice when one is due. */
     public void onRecord() {
-        if (scanners.isEmpty() || !pace.sliceDue()) {
+        if (!scanners.isEmpty() && pace.sliceDue()) {
+            runSlice();
+        }
+    }
+
+    /**
+     * Called by the task thread when a checkpoint completed; runs the slices that are due, within
+     * the bounds of one notification.
+     */
+    public void onCheckpointComplete() {
+        if (scanners.isEmpty()) {
             return;
         }
+        long start = pace.now();
+        for (int slices = 0; slices < MAX_SLICES_PER_NOTIFICATION && pace.sliceDueNow(); slices++) {
+            runSlice();
+            if (pace.now() - start >= MAX_NANOS_PER_NOTIFICATION) {
+                break;
+            }
+        }
+    }
+
+    private void runSlice() {
         long start = pace.now();
         if (nextScanner >= scanners.size()) {
             nextScanner = 0;

@@ -158,6 +158,68 @@ class TtlBackgroundCleanupTest {
     }
 
     /**
+     * A task that gets no records runs no slices per record; completed checkpoints clean its
+     * expired entries, within a bounded number of slices each.
+     */
+    @Test
+    void checkpointsCleanATaskThatGetsNoRecords() throws Exception {
+        createBackend(true);
+        ValueStateDescriptor<String> descriptor =
+                new ValueStateDescriptor<>("values", String.class);
+        descriptor.enableTimeToLive(defaultTtl());
+        ValueState<String> state =
+                backend.getPartitionedState(
+                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+        int written = 20_000;
+        time.now = 0;
+        for (int key = 0; key < written; key++) {
+            backend.setCurrentKey(key);
+            state.update("v" + key);
+        }
+        time.now = 150;
+        assertThat(countEntries("values")).isEqualTo(written);
+
+        // no records from here on
+        backend.notifyCheckpointComplete(1);
+        int afterOne = countEntries("values");
+        int perNotification =
+                TtlBackgroundCleanup.MAX_SLICES_PER_NOTIFICATION
+                        * TtlBackgroundCleanup.ENTRIES_PER_SLICE;
+        assertThat(afterOne).isLessThan(written).isGreaterThanOrEqualTo(written - perNotification);
+        long checkpoint = 2;
+        while (countEntries("values") > 0 && checkpoint < 100) {
+            backend.notifyCheckpointComplete(checkpoint++);
+        }
+        assertThat(countEntries("values")).isZero();
+    }
+
+    /** Slices that are not due yet do not run on a checkpoint notification either. */
+    @Test
+    void checkpointsRunOnlySlicesThatAreDue() throws Exception {
+        createBackend(true);
+        ValueStateDescriptor<String> descriptor =
+                new ValueStateDescriptor<>("values", String.class);
+        descriptor.enableTimeToLive(defaultTtl());
+        ValueState<String> state =
+                backend.getPartitionedState(
+                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+        time.now = 0;
+        for (int key = 0; key < 1_000; key++) {
+            backend.setCurrentKey(key);
+            state.update("v" + key);
+        }
+        time.now = 150;
+        // every slice takes a second on this clock, so the next is due 24 seconds after it
+        long[] nanos = {0};
+        backend.getTtlCleanup().setPaceClock(() -> nanos[0] += 1_000_000_000L);
+        backend.notifyCheckpointComplete(1);
+        int afterFirst = countEntries("values");
+        assertThat(afterFirst).isLessThan(1_000);
+        backend.notifyCheckpointComplete(2);
+        assertThat(countEntries("values")).isEqualTo(afterFirst);
+    }
+
+    /**
      * Live keys of one key group lie between expired keys of others: a run of live keys must not
      * slow down the cleaning of the expired keys after it.
      */
