@@ -77,6 +77,25 @@ class TtlBackgroundCleanupTest {
         return backend;
     }
 
+    /** The value state "values" with the default TTL config, whose cleanup is in the background. */
+    private ValueState<String> valuesWithDefaultTtl() throws Exception {
+        ValueStateDescriptor<String> descriptor =
+                new ValueStateDescriptor<>("values", String.class);
+        descriptor.enableTimeToLive(defaultTtl());
+        return backend.getPartitionedState(
+                VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+    }
+
+    /** Writes keys {@code 0..count-1} at time 0, each with {@code prefix} and its number. */
+    private void writeKeysAtTimeZero(ValueState<String> state, int count, String prefix)
+            throws Exception {
+        time.now = 0;
+        for (int key = 0; key < count; key++) {
+            backend.setCurrentKey(key);
+            state.update(prefix + key);
+        }
+    }
+
     private static StateTtlConfig defaultTtl() {
         // background cleanup is on by default
         return StateTtlConfig.newBuilder(Duration.ofMillis(TTL)).build();
@@ -85,19 +104,10 @@ class TtlBackgroundCleanupTest {
     @Test
     void keysNeverReadAgainDisappearWhileRewrittenOnesSurvive() throws Exception {
         createBackend(true);
-        ValueStateDescriptor<String> descriptor =
-                new ValueStateDescriptor<>("values", String.class);
-        descriptor.enableTimeToLive(defaultTtl());
-        ValueState<String> state =
-                backend.getPartitionedState(
-                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+        ValueState<String> state = valuesWithDefaultTtl();
 
         int written = 20_000;
-        time.now = 0;
-        for (int key = 0; key < written; key++) {
-            backend.setCurrentKey(key);
-            state.update("first-" + key);
-        }
+        writeKeysAtTimeZero(state, written, "first-");
         assertThat(countEntries("values")).isEqualTo(written);
 
         // every entry written so far is expired; the task writes other keys and, interleaved
@@ -128,17 +138,8 @@ class TtlBackgroundCleanupTest {
     @Test
     void paceIdlesAfterAnEmptyPassAndResumesWhenSomethingExpires() throws Exception {
         createBackend(true);
-        ValueStateDescriptor<String> descriptor =
-                new ValueStateDescriptor<>("values", String.class);
-        descriptor.enableTimeToLive(defaultTtl());
-        ValueState<String> state =
-                backend.getPartitionedState(
-                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
-        time.now = 0;
-        for (int key = 0; key < 5_000; key++) {
-            backend.setCurrentKey(key);
-            state.update("v" + key);
-        }
+        ValueState<String> state = valuesWithDefaultTtl();
+        writeKeysAtTimeZero(state, 5_000, "v");
         TtlBackgroundCleanup cleanup = backend.getTtlCleanup();
         // a pass that finds nothing expired (here already while the keys were written) sets the
         // idle pace
@@ -164,18 +165,9 @@ class TtlBackgroundCleanupTest {
     @Test
     void checkpointsCleanATaskThatGetsNoRecords() throws Exception {
         createBackend(true);
-        ValueStateDescriptor<String> descriptor =
-                new ValueStateDescriptor<>("values", String.class);
-        descriptor.enableTimeToLive(defaultTtl());
-        ValueState<String> state =
-                backend.getPartitionedState(
-                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+        ValueState<String> state = valuesWithDefaultTtl();
         int written = 20_000;
-        time.now = 0;
-        for (int key = 0; key < written; key++) {
-            backend.setCurrentKey(key);
-            state.update("v" + key);
-        }
+        writeKeysAtTimeZero(state, written, "v");
         time.now = 150;
         assertThat(countEntries("values")).isEqualTo(written);
 
@@ -197,17 +189,8 @@ class TtlBackgroundCleanupTest {
     @Test
     void checkpointsRunOnlySlicesThatAreDue() throws Exception {
         createBackend(true);
-        ValueStateDescriptor<String> descriptor =
-                new ValueStateDescriptor<>("values", String.class);
-        descriptor.enableTimeToLive(defaultTtl());
-        ValueState<String> state =
-                backend.getPartitionedState(
-                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
-        time.now = 0;
-        for (int key = 0; key < 1_000; key++) {
-            backend.setCurrentKey(key);
-            state.update("v" + key);
-        }
+        ValueState<String> state = valuesWithDefaultTtl();
+        writeKeysAtTimeZero(state, 1_000, "v");
         time.now = 150;
         // every slice takes a second on this clock, so the next is due 24 seconds after it
         long[] nanos = {0};
@@ -226,12 +209,7 @@ class TtlBackgroundCleanupTest {
     @Test
     void liveRunsInTheKeyOrderDoNotSlowTheCleanup() throws Exception {
         createBackend(true);
-        ValueStateDescriptor<String> descriptor =
-                new ValueStateDescriptor<>("values", String.class);
-        descriptor.enableTimeToLive(defaultTtl());
-        ValueState<String> state =
-                backend.getPartitionedState(
-                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+        ValueState<String> state = valuesWithDefaultTtl();
         time.now = 0;
         for (int key = 0; key < 10_000; key++) {
             backend.setCurrentKey(key);
@@ -263,18 +241,9 @@ class TtlBackgroundCleanupTest {
     @Test
     void runsOfExpiredEntriesGoInRangesAndTheirLiveNeighboursStay() throws Exception {
         createBackend(true);
-        ValueStateDescriptor<String> descriptor =
-                new ValueStateDescriptor<>("values", String.class);
-        descriptor.enableTimeToLive(defaultTtl());
-        ValueState<String> state =
-                backend.getPartitionedState(
-                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+        ValueState<String> state = valuesWithDefaultTtl();
         int keys = 4_000;
-        time.now = 0;
-        for (int key = 0; key < keys; key++) {
-            backend.setCurrentKey(key);
-            state.update("old-" + key);
-        }
+        writeKeysAtTimeZero(state, keys, "old-");
         // every tenth key is rewritten later and stays live; in the key order (key group first)
         // the live keys fall at random places, so runs of expired keys of every length occur
         time.now = 80;
@@ -353,12 +322,7 @@ class TtlBackgroundCleanupTest {
     @Test
     void switchedOffLeavesExpiredEntries() throws Exception {
         createBackend(false);
-        ValueStateDescriptor<String> descriptor =
-                new ValueStateDescriptor<>("values", String.class);
-        descriptor.enableTimeToLive(defaultTtl());
-        ValueState<String> state =
-                backend.getPartitionedState(
-                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+        ValueState<String> state = valuesWithDefaultTtl();
         time.now = 0;
         for (int key = 0; key < 100; key++) {
             backend.setCurrentKey(key);
