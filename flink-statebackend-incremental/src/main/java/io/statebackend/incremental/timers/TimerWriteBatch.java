@@ -67,7 +67,8 @@ public final class TimerWriteBatch implements AutoCloseable {
 
     public void put(ColumnFamilyHandle columnFamily, byte[] key, byte[] value)
             throws RocksDBException {
-        buffer(columnFamily, key, value);
+        // a null value marks a delete in the buffer
+        buffer(columnFamily, key, Preconditions.checkNotNull(value, "A timer value is missing"));
     }
 
     public void delete(ColumnFamilyHandle columnFamily, byte[] key) throws RocksDBException {
