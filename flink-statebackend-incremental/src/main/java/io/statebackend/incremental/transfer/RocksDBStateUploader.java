@@ -95,13 +95,9 @@ public final class RocksDBStateUploader {
             CheckpointStreamFactory streamFactory,
             CloseableRegistry closeableRegistry)
             throws Exception {
-        final TransferCancellation cancelled =
-                TransferCancellation.registeredWith(closeableRegistry);
-        try {
-            return uploadAll(files, streamFactory, closeableRegistry, cancelled);
-        } finally {
-            cancelled.unregister();
-        }
+        return whileRegistered(
+                closeableRegistry,
+                cancelled -> uploadAll(files, streamFactory, closeableRegistry, cancelled));
     }
 
     /**
@@ -119,22 +115,33 @@ public final class RocksDBStateUploader {
             CheckpointStreamFactory streamFactory,
             CloseableRegistry closeableRegistry)
             throws Exception {
+        return whileRegistered(
+                        closeableRegistry,
+                        cancelled ->
+                                uploadWithRetries(
+                                        name + " (" + scope + ")",
+                                        name,
+                                        () -> new ByteArrayInputStream(bytes),
+                                        scope,
+                                        streamFactory,
+                                        closeableRegistry,
+                                        cancelled))
+                .getHandle();
+    }
+
+    /** A transfer that stops when the snapshot's registry is closed. */
+    @FunctionalInterface
+    private interface CancellableTransfer<T> {
+        T run(TransferCancellation cancelled) throws Exception;
+    }
+
+    /** Runs the transfer with a cancellation registered with the registry while it runs. */
+    private static <T> T whileRegistered(
+            CloseableRegistry closeableRegistry, CancellableTransfer<T> transfer) throws Exception {
         final TransferCancellation cancelled =
                 TransferCancellation.registeredWith(closeableRegistry);
         try {
-            return retryPolicy
-                    .call(
-                            "upload " + name + " (" + scope + ")",
-                            () ->
-                                    uploadStream(
-                                            name,
-                                            () -> new ByteArrayInputStream(bytes),
-                                            scope,
-                                            streamFactory,
-                                            closeableRegistry,
-                                            cancelled),
-                            cancelled)
-                    .getHandle();
+            return transfer.run(cancelled);
         } finally {
             cancelled.unregister();
         }
@@ -154,7 +161,10 @@ public final class RocksDBStateUploader {
                         executor.submit(
                                 () ->
                                         uploadWithRetries(
-                                                file,
+                                                file.toString(),
+                                                file.getPath().getFileName().toString(),
+                                                () -> Files.newInputStream(file.getPath()),
+                                                file.getScope(),
                                                 streamFactory,
                                                 closeableRegistry,
                                                 cancelled)));
@@ -183,21 +193,30 @@ public final class RocksDBStateUploader {
         return uploaded;
     }
 
-    /** Uploads one file; once it failed for good, the other uploads are stopped. */
+    /**
+     * Uploads one file or byte array, tried again by the retry policy; once it failed for good, the
+     * other uploads of the same cancellation are stopped.
+     *
+     * @param description what is uploaded, in the retry policy's messages
+     * @param name the stream's name in the messages of one attempt
+     */
     private StateFile uploadWithRetries(
-            FileUpload file,
+            String description,
+            String name,
+            Source source,
+            CheckpointedStateScope scope,
             CheckpointStreamFactory streamFactory,
             CloseableRegistry closeableRegistry,
             TransferCancellation cancelled)
             throws Exception {
         try {
             return retryPolicy.call(
-                    "upload " + file,
+                    "upload " + description,
                     () ->
                             uploadStream(
-                                    file.getPath().getFileName().toString(),
-                                    () -> Files.newInputStream(file.getPath()),
-                                    file.getScope(),
+                                    name,
+                                    source,
+                                    scope,
                                     streamFactory,
                                     closeableRegistry,
                                     cancelled),
