@@ -110,9 +110,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
 
     @Override
     public IncrementalRocksDBKeyedStateBackend<K> build() throws BackendBuildingException {
-        final int keyGroupPrefixBytes =
-                CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(
-                        numberOfKeyGroups);
+        final int keyGroupPrefixBytes = keyGroupPrefixBytes();
         final LinkedHashMap<String, RegisteredRocksDBState> registeredStates =
                 new LinkedHashMap<>();
         final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> heapQueues =
@@ -232,6 +230,12 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         }
     }
 
+    /** Bytes of the key-group prefix of every key, for the number of key groups. */
+    private int keyGroupPrefixBytes() {
+        return CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(
+                numberOfKeyGroups);
+    }
+
     private RocksDBInstance openInstance(
             File path, List<byte[]> columnFamilyNames, List<ColumnFamilyHandle> handlesOut)
             throws IOException {
@@ -252,9 +256,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                                 memory == null ? null : memory.getResourceHandle(),
                                 settings.getMaxManifestFileSize(),
                                 path)
-                        .withTimerInsertHints(
-                                CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(
-                                        numberOfKeyGroups)),
+                        .withTimerInsertHints(keyGroupPrefixBytes()),
                 columnFamilyNames,
                 handlesOut,
                 // temporary databases of a restore report no metrics

@@ -294,9 +294,14 @@ public final class RocksDBInstance
         descriptors.add(
                 new ColumnFamilyDescriptor(
                         RocksDB.DEFAULT_COLUMN_FAMILY,
-                        newColumnFamilyOptions(RocksDB.DEFAULT_COLUMN_FAMILY)));
+                        newColumnFamilyOptions(
+                                new String(
+                                        RocksDB.DEFAULT_COLUMN_FAMILY, StandardCharsets.UTF_8))));
         for (byte[] name : columnFamilyNames) {
-            descriptors.add(new ColumnFamilyDescriptor(name, newColumnFamilyOptions(name)));
+            descriptors.add(
+                    new ColumnFamilyDescriptor(
+                            name,
+                            newColumnFamilyOptions(new String(name, StandardCharsets.UTF_8))));
         }
         List<ColumnFamilyHandle> handles = new ArrayList<>(descriptors.size());
         db = RocksDB.open(dbOptions, path.getAbsolutePath(), descriptors, handles);
@@ -307,10 +312,10 @@ public final class RocksDBInstance
     }
 
     @GuardedBy("this")
-    private ColumnFamilyOptions newColumnFamilyOptions(byte[] name) {
+    private ColumnFamilyOptions newColumnFamilyOptions(String name) {
         // the list state needs this merge operator, whatever an options factory set
         ColumnFamilyOptions columnOptions =
-                options.createColumnOptions(new String(name, StandardCharsets.UTF_8))
+                options.createColumnOptions(name)
                         .setMergeOperatorName(LIST_MERGE_OPERATOR)
                         .setDisableAutoCompactions(!autoCompactions);
         if (writeBuffersSizedFromMemory) {
@@ -354,7 +359,6 @@ public final class RocksDBInstance
      */
     private ColumnFamilyHandle addColumnFamily(
             String name, String verb, ColumnFamilyFactory factory) throws IOException {
-        final byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
         final int count;
         synchronized (this) {
             checkOpen();
@@ -368,7 +372,8 @@ public final class RocksDBInstance
                 ColumnFamilyHandle handle =
                         factory.create(
                                 new ColumnFamilyDescriptor(
-                                        nameBytes, newColumnFamilyOptions(nameBytes)));
+                                        name.getBytes(StandardCharsets.UTF_8),
+                                        newColumnFamilyOptions(name)));
                 columnFamilyHandles.add(handle);
                 stateColumnFamilies++;
                 added = true;

@@ -19,6 +19,7 @@ import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -344,6 +345,19 @@ public abstract class AbstractRocksDBState<K, N, V> implements InternalKvState<K
     /** The bytes one state entry is stored as; list state stores Flink's delimited encoding. */
     protected byte[] serializeStateEntry(V value) throws IOException {
         return serializeValue(value);
+    }
+
+    /**
+     * Whether every given RocksDB entry still holds the given bytes (an absent entry holds null);
+     * read as every point read of the state is, on the task thread like the state's writes.
+     */
+    public boolean holdsStateEntry(List<byte[]> rawKeys, List<byte[]> rawValues) {
+        for (int i = 0; i < rawKeys.size(); i++) {
+            if (!Arrays.equals(getRaw(rawKeys.get(i)), rawValues.get(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Deletes exactly the given RocksDB entries of one state entry. */

@@ -44,11 +44,11 @@ public final class TimerWriteBatch implements AutoCloseable {
     private final WriteOptions writeOptions;
     private final WriteBatch batch;
 
-    /** Buffered operations in arrival order; the slots are reused by every batch. */
+    /**
+     * Buffered operations, in arrival order or, after a failed write, sorted by key with later ones
+     * behind them; the slots are reused by every batch.
+     */
     private final Operation[] operations;
-
-    /** The buffered operations, sorted by key before they are written. */
-    private final Operation[] sorted;
 
     /** Operations in {@link #operations}. */
     private int pending;
@@ -61,7 +61,6 @@ public final class TimerWriteBatch implements AutoCloseable {
         for (int i = 0; i < capacity; i++) {
             operations[i] = new Operation();
         }
-        this.sorted = new Operation[capacity];
         this.batch = new WriteBatch();
     }
 
@@ -95,12 +94,11 @@ public final class TimerWriteBatch implements AutoCloseable {
         if (pending == 0) {
             return;
         }
-        System.arraycopy(operations, 0, sorted, 0, pending);
-        // stable: operations on one key keep their order
-        Arrays.sort(sorted, 0, pending, BY_KEY);
+        // stable, so operations on one key keep their order, also across a failed write
+        Arrays.sort(operations, 0, pending, BY_KEY);
         try {
             for (int i = 0; i < pending; i++) {
-                Operation operation = sorted[i];
+                Operation operation = operations[i];
                 if (operation.value == null) {
                     batch.delete(operation.columnFamily, operation.key);
                 } else {
@@ -111,7 +109,6 @@ public final class TimerWriteBatch implements AutoCloseable {
         } finally {
             // after a failure the operations stay buffered for the next flush
             batch.clear();
-            Arrays.fill(sorted, 0, pending, null);
         }
         for (int i = 0; i < pending; i++) {
             operations[i].clear();

@@ -183,10 +183,10 @@ public final class RocksDBStateIncrementalVisitor<K, N, V>
     public void remove(StateEntry<K, N, V> stateEntry) {
         RawStateEntry entry = (RawStateEntry) stateEntry;
         try {
-            if (isUnchanged(entry)) {
+            if (state.holdsStateEntry(entry.rawKeys, entry.rawValues)) {
                 state.deleteStateEntry(entry.rawKeys);
             }
-        } catch (IOException | RocksDBException e) {
+        } catch (IOException e) {
             throw new FlinkRuntimeException(
                     "Could not remove an entry of state '" + state.getStateName() + "'", e);
         }
@@ -196,29 +196,13 @@ public final class RocksDBStateIncrementalVisitor<K, N, V>
     public void update(StateEntry<K, N, V> stateEntry, V newValue) {
         RawStateEntry entry = (RawStateEntry) stateEntry;
         try {
-            if (isUnchanged(entry)) {
+            if (state.holdsStateEntry(entry.rawKeys, entry.rawValues)) {
                 state.writeStateEntry(entry.rawKeys, entry.rawValues, newValue);
             }
-        } catch (IOException | RocksDBException e) {
+        } catch (IOException e) {
             throw new FlinkRuntimeException(
                     "Could not update an entry of state '" + state.getStateName() + "'", e);
         }
-    }
-
-    /** Whether every RocksDB entry of the state entry still holds the bytes that were read. */
-    private boolean isUnchanged(RawStateEntry entry) throws RocksDBException {
-        for (int i = 0; i < entry.rawKeys.size(); i++) {
-            byte[] current =
-                    context.getDb()
-                            .get(
-                                    state.getColumnFamilyHandle(),
-                                    context.getReadOptions(),
-                                    entry.rawKeys.get(i));
-            if (!Arrays.equals(current, entry.rawValues.get(i))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** One key and namespace as read; key, namespace and value are deserialized on demand. */
