@@ -9,6 +9,7 @@ import io.statebackend.incremental.snapshot.CheckpointType;
 import io.statebackend.incremental.snapshot.RocksDBFullSnapshotResources;
 import io.statebackend.incremental.snapshot.RocksDBFullSnapshotStrategy;
 import io.statebackend.incremental.snapshot.RocksDBIncrementalSnapshotOperation;
+import io.statebackend.incremental.snapshot.SstUploadAhead;
 import io.statebackend.incremental.state.AbstractRocksDBState;
 import io.statebackend.incremental.state.RocksDBStateContext;
 import io.statebackend.incremental.state.RocksDBStateKeysIterator;
@@ -20,6 +21,7 @@ import io.statebackend.incremental.transfer.StateFile;
 import io.statebackend.incremental.transfer.TransferThreadPool;
 import io.statebackend.incremental.ttl.TtlBackgroundCleanup;
 
+import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.state.StateDescriptor;
@@ -112,6 +114,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     /** Moves files to and from checkpoint storage; closed with the backend. */
     private final TransferThreadPool transferPool;
 
+    @Nullable private final SstUploadAhead uploadAhead;
+
     /** Identifies this backend instance in its incremental snapshots; new for every instance. */
     private final UUID backendUID = UUID.randomUUID();
 
@@ -182,7 +186,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             IncrementalRocksDBMetrics metrics,
             RocksDBNativeMetricMonitor nativeMetrics,
             long restoredCheckpointId,
-            Map<String, StateFile> restoredSstFiles) {
+            Map<String, StateFile> restoredSstFiles,
+            @Nullable SstUploadAhead uploadAhead) {
         super(
                 kvStateRegistry,
                 keySerializer,
@@ -259,7 +264,16 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                         localCopyName(operatorIdentifier, backendUID),
                         metrics,
                         restoredCheckpointId,
-                        restoredSstFiles);
+                        restoredSstFiles,
+                        uploadAhead);
+        this.uploadAhead = uploadAhead;
+    }
+
+    /** The uploads of SST files ahead of checkpoints, if configured, for tests. */
+    @VisibleForTesting
+    @Nullable
+    public SstUploadAhead getUploadAhead() {
+        return uploadAhead;
     }
 
     /**
@@ -802,6 +816,10 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         // reporters may still read the gauges: they must not reach the closed database
         nativeMetrics.close();
         instance.close();
+        if (uploadAhead != null) {
+            // after the database: RocksDB calls its listener until it is closed
+            uploadAhead.close();
+        }
         FileUtils.deleteDirectoryQuietly(instanceDirectory);
         IOUtils.closeQuietly(memory);
     }

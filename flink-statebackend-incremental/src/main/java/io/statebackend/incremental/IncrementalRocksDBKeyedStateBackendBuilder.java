@@ -11,7 +11,9 @@ import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
 import io.statebackend.incremental.rocksdb.options.RocksDBOptionsContainer;
+import io.statebackend.incremental.snapshot.SstUploadAhead;
 import io.statebackend.incremental.transfer.RocksDBStateDownloader;
+import io.statebackend.incremental.transfer.RocksDBStateUploader;
 import io.statebackend.incremental.transfer.StateFile;
 import io.statebackend.incremental.transfer.TransferThreadPool;
 
@@ -64,6 +66,10 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
     static final String DB_DIRECTORY = "db";
 
     private final File instanceDirectory;
+
+    /** Uploads new SST files ahead of checkpoints, if configured; created by {@link #build()}. */
+    @Nullable private SstUploadAhead uploadAhead;
+
     @Nullable private final OpaqueMemoryResource<RocksDBMemoryResources> memory;
     private final LocalRecoveryConfig localRecoveryConfig;
     private LatencyTrackingStateConfig latencyTrackingConfig;
@@ -127,6 +133,13 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
         RocksDBNativeMetricMonitor nativeMetrics = null;
         try {
             Files.createDirectories(instanceDirectory.toPath());
+            if (settings.isCheckpointUploadAhead()) {
+                uploadAhead =
+                        new SstUploadAhead(
+                                instanceDirectory,
+                                new RocksDBStateUploader(
+                                        transferPool.executor(), settings.getUploadRetryPolicy()));
+            }
             final long restoreStart = System.nanoTime();
             restore(restored, transferPool, registeredStates, heapQueues, keyGroupPrefixBytes);
             final long restoreNanos = System.nanoTime() - restoreStart;
@@ -164,7 +177,8 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                             metrics,
                             nativeMetrics,
                             restored.checkpointId,
-                            restored.sstFiles);
+                            restored.sstFiles,
+                            uploadAhead);
             // only a backend that was built shows its figures: a failed attempt registers nothing
             // that the next attempt, from another restore alternative, would collide with
             metrics.register(parameters.getMetricGroup());
@@ -180,6 +194,10 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
             }
             if (restored.instance != null) {
                 restored.instance.close();
+            }
+            if (uploadAhead != null) {
+                // after the database: RocksDB calls its listener until it is closed
+                uploadAhead.close();
             }
             transferPool.close();
             IOUtils.closeQuietly(cancelStreamRegistryForBackend);
@@ -248,15 +266,23 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
             List<ColumnFamilyHandle> handlesOut,
             boolean autoCompactions)
             throws IOException {
-        return RocksDBInstance.open(
-                path,
+        final RocksDBOptionsContainer options =
                 new RocksDBOptionsContainer(
                                 settings.getRocksDBOptions(),
                                 settings.getOptionsFactory(),
                                 memory == null ? null : memory.getResourceHandle(),
                                 settings.getMaxManifestFileSize(),
                                 path)
-                        .withTimerInsertHints(keyGroupPrefixBytes()),
+                        .withTimerInsertHints(keyGroupPrefixBytes());
+        if (uploadAhead != null
+                && autoCompactions
+                && path.equals(new File(instanceDirectory, DB_DIRECTORY))) {
+            // only the backend's own database: temporary ones of a restore are never checkpointed
+            options.withEventListener(uploadAhead.eventListener());
+        }
+        return RocksDBInstance.open(
+                path,
+                options,
                 columnFamilyNames,
                 handlesOut,
                 // temporary databases of a restore report no metrics

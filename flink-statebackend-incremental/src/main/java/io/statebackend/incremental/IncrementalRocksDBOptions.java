@@ -175,6 +175,22 @@ public final class IncrementalRocksDBOptions {
                                     + " when read, by incremental cleanup if configured, and from"
                                     + " full snapshots.");
 
+    /** This backend's key: uploading new SST files before the checkpoint that needs them. */
+    public static final ConfigOption<Boolean> CHECKPOINT_UPLOAD_AHEAD =
+            ConfigOptions.key(OWN_PREFIX + "checkpoint.upload-ahead")
+                    .booleanType()
+                    .defaultValue(false)
+                    .withDescription(
+                            "Whether SST files that RocksDB writes between checkpoints (compaction"
+                                    + " outputs, flushes of full write buffers) are uploaded to the"
+                                    + " shared state of checkpoint storage by one background thread"
+                                    + " as soon as they are written, so that the next checkpoint"
+                                    + " finds them uploaded instead of uploading a compaction's"
+                                    + " output within its own duration. An upload whose file is"
+                                    + " compacted away before a checkpoint refers to it is deleted"
+                                    + " again. Only for checkpoint storage on a file system"
+                                    + " without file merging; it starts after the first checkpoint.");
+
     /** This backend's key: compaction defaults chosen for the cost of incremental checkpoints. */
     public static final ConfigOption<Boolean> COMPACTION_TUNED_FOR_INCREMENTAL_CHECKPOINTS =
             ConfigOptions.key(OWN_PREFIX + "compaction.tuned-for-incremental-checkpoints")

@@ -50,6 +50,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
     private final ConfiguredRocksDBOptions rocksDBOptions;
     @Nullable private final IncrementalRocksDBOptionsFactory optionsFactory;
     private final boolean ttlBackgroundCleanup;
+    private final boolean checkpointUploadAhead;
     private final RestoreSettings restoreSettings;
 
     private IncrementalRocksDBSettings(ReadableConfig config, @Nullable ClassLoader classLoader) {
@@ -116,6 +117,8 @@ public final class IncrementalRocksDBSettings implements Serializable {
         this.rocksDBOptions = ConfiguredRocksDBOptions.fromConfig(config);
         this.optionsFactory = OptionsFactoryLoader.load(config, classLoader);
         this.ttlBackgroundCleanup = read(config, IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP);
+        this.checkpointUploadAhead =
+                read(config, IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD);
         this.restoreSettings = RestoreSettings.fromConfig(config);
     }
 
@@ -208,6 +211,11 @@ public final class IncrementalRocksDBSettings implements Serializable {
     /** Whether TTL states that ask for background cleanup get it. */
     public boolean isTtlBackgroundCleanup() {
         return ttlBackgroundCleanup;
+    }
+
+    /** Whether SST files are uploaded as soon as RocksDB writes them, ahead of checkpoints. */
+    public boolean isCheckpointUploadAhead() {
+        return checkpointUploadAhead;
     }
 
     /** How snapshots are restored and rescaled. */

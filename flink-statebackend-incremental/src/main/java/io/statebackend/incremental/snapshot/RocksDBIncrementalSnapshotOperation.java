@@ -108,6 +108,9 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
 
     private final ReusableSstFiles reusableSstFiles;
 
+    /** Uploads of new SST files started before a checkpoint needed them; null if not used. */
+    @Nullable private final SstUploadAhead uploadAhead;
+
     /**
      * @param localSnapshotDirectories where local copies of checkpoints are kept for local
      *     recovery, or null to keep none
@@ -116,6 +119,8 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
      * @param restoredCheckpointId the checkpoint this backend was restored from, or a negative id
      * @param restoredSstFiles the shared SST files of that checkpoint, which later checkpoints may
      *     refer to; empty if none
+     * @param uploadAhead the uploads of SST files started as RocksDB wrote them, which checkpoints
+     *     take over; null if files are uploaded only by checkpoints
      */
     public RocksDBIncrementalSnapshotOperation(
             RocksDB db,
@@ -130,7 +135,8 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             String localCopyName,
             IncrementalRocksDBMetrics metrics,
             long restoredCheckpointId,
-            Map<String, StateFile> restoredSstFiles) {
+            Map<String, StateFile> restoredSstFiles,
+            @Nullable SstUploadAhead uploadAhead) {
         this.db = Preconditions.checkNotNull(db);
         this.dbResourceGuard = Preconditions.checkNotNull(dbResourceGuard);
         this.registeredStates = Preconditions.checkNotNull(registeredStates);
@@ -143,6 +149,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         this.localCopyName = Preconditions.checkNotNull(localCopyName);
         this.metrics = Preconditions.checkNotNull(metrics);
         this.reusableSstFiles = new ReusableSstFiles(restoredCheckpointId, restoredSstFiles);
+        this.uploadAhead = uploadAhead;
     }
 
     public UUID getBackendUID() {
@@ -335,6 +342,9 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             boolean savepoint)
             throws Exception {
         final long startNanos = System.nanoTime();
+        if (uploadAhead != null && !savepoint) {
+            uploadAhead.useStorage(streamFactory);
+        }
         final List<FileUpload> uploads = new ArrayList<>(resources.files.length);
         final List<StateFile> reused = new ArrayList<>();
         for (File file : resources.files) {
@@ -344,7 +354,13 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                 if (referred != null) {
                     reused.add(referred);
                 } else {
-                    uploads.add(new FileUpload(file.toPath(), CheckpointedStateScope.SHARED));
+                    uploads.add(
+                            new FileUpload(
+                                    file.toPath(),
+                                    CheckpointedStateScope.SHARED,
+                                    uploadAhead == null
+                                            ? null
+                                            : uploadAhead.takeOver(name, file.length())));
                 }
             } else {
                 uploads.add(new FileUpload(file.toPath(), CheckpointedStateScope.EXCLUSIVE));

@@ -13,6 +13,8 @@ import org.apache.flink.util.Preconditions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.annotation.Nullable;
+
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,10 +24,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.zip.CRC32C;
 
 /**
@@ -46,6 +51,9 @@ public final class RocksDBStateUploader {
 
     private static final int BUFFER_SIZE = 64 * 1024;
 
+    /** How often a checkpoint waiting for an upload started ahead looks for its cancellation. */
+    private static final long AHEAD_POLL_MILLIS = 50;
+
     private final ExecutorService executor;
     private final TransferRetryPolicy retryPolicy;
 
@@ -59,14 +67,31 @@ public final class RocksDBStateUploader {
         this.retryPolicy = Preconditions.checkNotNull(retryPolicy);
     }
 
-    /** A local file and the scope it is uploaded in. */
+    /**
+     * A local file and the scope it is uploaded in, possibly with an upload of the same file that
+     * was started earlier and that the checkpoint took over.
+     */
     public static final class FileUpload {
         private final Path path;
         private final CheckpointedStateScope scope;
+        @Nullable private final CompletableFuture<StateFile> uploadedAhead;
 
         public FileUpload(Path path, CheckpointedStateScope scope) {
+            this(path, scope, null);
+        }
+
+        /**
+         * @param uploadedAhead an upload of this file already under way or done, which now belongs
+         *     to this upload: its handle is used if it succeeds with the file's size, and discarded
+         *     otherwise; null to upload the file here
+         */
+        public FileUpload(
+                Path path,
+                CheckpointedStateScope scope,
+                @Nullable CompletableFuture<StateFile> uploadedAhead) {
             this.path = Preconditions.checkNotNull(path);
             this.scope = Preconditions.checkNotNull(scope);
+            this.uploadedAhead = uploadedAhead;
         }
 
         public Path getPath() {
@@ -129,6 +154,23 @@ public final class RocksDBStateUploader {
                 .getHandle();
     }
 
+    /**
+     * Uploads one file to one stream of the factory, tried again like the files of a checkpoint, on
+     * the calling thread.
+     *
+     * @param closeableRegistry the stream is registered here while it is open, so that closing the
+     *     registry stops the upload and its retries
+     */
+    public StateFile uploadFile(
+            FileUpload file,
+            CheckpointStreamFactory streamFactory,
+            CloseableRegistry closeableRegistry)
+            throws Exception {
+        return whileRegistered(
+                closeableRegistry,
+                cancelled -> uploadLocalFile(file, streamFactory, closeableRegistry, cancelled));
+    }
+
     /** A transfer that stops when the snapshot's registry is closed. */
     @FunctionalInterface
     private interface CancellableTransfer<T> {
@@ -155,24 +197,34 @@ public final class RocksDBStateUploader {
             throws Exception {
         final List<Future<StateFile>> futures = new ArrayList<>(files.size());
         Throwable failure = null;
+        int submitted = 0;
         try {
             for (FileUpload file : files) {
                 futures.add(
                         executor.submit(
                                 () ->
-                                        uploadWithRetries(
-                                                file.toString(),
-                                                file.getPath().getFileName().toString(),
-                                                () -> Files.newInputStream(file.getPath()),
-                                                file.getScope(),
-                                                streamFactory,
-                                                closeableRegistry,
-                                                cancelled)));
+                                        file.uploadedAhead == null
+                                                ? uploadLocalFile(
+                                                        file,
+                                                        streamFactory,
+                                                        closeableRegistry,
+                                                        cancelled)
+                                                : takeOverOrUpload(
+                                                        file,
+                                                        streamFactory,
+                                                        closeableRegistry,
+                                                        cancelled)));
+                submitted++;
             }
         } catch (RejectedExecutionException e) {
             cancelled.cancel();
             failure =
                     new IOException("The transfer threads are closed; the backend is closing.", e);
+            for (FileUpload file : files.subList(submitted, files.size())) {
+                if (file.uploadedAhead != null) {
+                    discardWhenDone(file.uploadedAhead);
+                }
+            }
         }
 
         final List<StateFile> uploaded = new ArrayList<>(futures.size());
@@ -188,9 +240,102 @@ public final class RocksDBStateUploader {
         }
         if (failure != null) {
             discardAll(uploaded, failure);
+            for (int i = 0; i < futures.size(); i++) {
+                // a task the closing pool never ran did not take over its earlier upload
+                if (futures.get(i).isCancelled() && files.get(i).uploadedAhead != null) {
+                    discardWhenDone(files.get(i).uploadedAhead);
+                }
+            }
             ExceptionUtils.rethrowException(failure);
         }
         return uploaded;
+    }
+
+    private StateFile uploadLocalFile(
+            FileUpload file,
+            CheckpointStreamFactory streamFactory,
+            CloseableRegistry closeableRegistry,
+            TransferCancellation cancelled)
+            throws Exception {
+        return uploadWithRetries(
+                file.toString(),
+                file.getPath().getFileName().toString(),
+                () -> Files.newInputStream(file.getPath()),
+                file.getScope(),
+                streamFactory,
+                closeableRegistry,
+                cancelled);
+    }
+
+    /**
+     * Waits for the upload that was started ahead of the checkpoint and uses its handle; uploads
+     * the file here if that upload failed or wrote another size. A cancellation while waiting
+     * leaves the earlier upload to finish and be discarded then.
+     */
+    private StateFile takeOverOrUpload(
+            FileUpload file,
+            CheckpointStreamFactory streamFactory,
+            CloseableRegistry closeableRegistry,
+            TransferCancellation cancelled)
+            throws Exception {
+        final CompletableFuture<StateFile> ahead = file.uploadedAhead;
+        final StateFile earlier;
+        try {
+            earlier = awaitUnlessCancelled(ahead, cancelled);
+        } catch (ExecutionException | CancellationException e) {
+            LOG.debug("The upload of {} started ahead failed; it is uploaded again.", file, e);
+            return uploadLocalFile(file, streamFactory, closeableRegistry, cancelled);
+        } catch (InterruptedException e) {
+            discardWhenDone(ahead);
+            cancelled.cancel();
+            Thread.currentThread().interrupt();
+            throw e;
+        }
+        if (earlier == null) {
+            discardWhenDone(ahead);
+            throw new CancellationException(
+                    "Upload of " + file + " stopped: the upload was cancelled.");
+        }
+        final long size = Files.size(file.getPath());
+        if (earlier.getSize() != size) {
+            LOG.warn(
+                    "The upload of {} started ahead wrote {} bytes, the file has {}; it is uploaded"
+                            + " again.",
+                    file,
+                    earlier.getSize(),
+                    size);
+            discardQuietly(earlier);
+            return uploadLocalFile(file, streamFactory, closeableRegistry, cancelled);
+        }
+        return earlier;
+    }
+
+    /** The upload's result, or null if the transfers were cancelled first. */
+    @Nullable
+    private static StateFile awaitUnlessCancelled(
+            CompletableFuture<StateFile> upload, TransferCancellation cancelled)
+            throws ExecutionException, InterruptedException {
+        while (!cancelled.isCancelled()) {
+            try {
+                return upload.get(AHEAD_POLL_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException stillRunning) {
+                // look at the cancellation again
+            }
+        }
+        return null;
+    }
+
+    /** Discards what the upload produces once it is done; nothing if it fails. */
+    private static void discardWhenDone(CompletableFuture<StateFile> upload) {
+        upload.thenAccept(RocksDBStateUploader::discardQuietly);
+    }
+
+    private static void discardQuietly(StateFile file) {
+        try {
+            file.getHandle().discardState();
+        } catch (Exception e) {
+            LOG.warn("Could not discard {}, which no checkpoint refers to.", file, e);
+        }
     }
 
     /**

@@ -408,7 +408,8 @@ class LocalRecoveryTest {
                 "incremental-rocksdb_op_test",
                 new IncrementalRocksDBMetrics(),
                 -1L,
-                Collections.emptyMap());
+                Collections.emptyMap(),
+                null);
     }
 
     private void assertNoLocalCopy(long checkpointId) {

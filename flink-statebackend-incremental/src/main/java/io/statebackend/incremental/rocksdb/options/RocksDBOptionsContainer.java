@@ -6,6 +6,7 @@ import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
 import org.apache.flink.util.IOUtils;
 import org.apache.flink.util.Preconditions;
 
+import org.rocksdb.AbstractEventListener;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
 import org.rocksdb.ColumnFamilyOptions;
@@ -64,6 +65,9 @@ public final class RocksDBOptionsContainer implements AutoCloseable {
      */
     private int timerKeyGroupPrefixBytes;
 
+    /** Told of the database's table files; owned by whoever passed it in. */
+    @Nullable private AbstractEventListener eventListener;
+
     /** Where RocksDB's information log was moved to (next to Flink's log), to clean it up. */
     @Nullable private File relocatedLogDir;
 
@@ -99,7 +103,19 @@ public final class RocksDBOptionsContainer implements AutoCloseable {
         if (memory != null) {
             options.setWriteBufferManager(memory.getWriteBufferManager());
         }
+        if (eventListener != null) {
+            // beside any listener an options factory registered
+            final List<AbstractEventListener> listeners = new ArrayList<>(options.listeners());
+            listeners.add(eventListener);
+            options.setListeners(listeners);
+        }
         return options;
+    }
+
+    /** Registers the listener with the database options this container creates. */
+    public RocksDBOptionsContainer withEventListener(AbstractEventListener listener) {
+        this.eventListener = Preconditions.checkNotNull(listener);
+        return this;
     }
 
     /**
