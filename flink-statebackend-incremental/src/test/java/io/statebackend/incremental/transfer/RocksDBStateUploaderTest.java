@@ -149,6 +149,123 @@ class RocksDBStateUploaderTest {
         assertThat(TestStreamFactories.filesBelow(storage)).isEmpty();
     }
 
+    @Test
+    void usesAnUploadStartedAheadInsteadOfUploadingAgain() throws Exception {
+        List<Path> local = createFiles(tempDir.resolve("local"), 2, 10_000);
+        Path storage = tempDir.resolve("storage");
+        CheckpointStreamFactory factory = TestStreamFactories.files(storage);
+        RocksDBStateUploader uploader = new RocksDBStateUploader(pool.executor());
+        StateFile ahead =
+                uploader.uploadFile(
+                        new FileUpload(local.get(0), CheckpointedStateScope.SHARED),
+                        factory,
+                        new CloseableRegistry());
+        CompletableFuture<StateFile> running = new CompletableFuture<>();
+
+        CompletableFuture<List<StateFile>> upload =
+                CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return uploader.upload(
+                                        List.of(
+                                                new FileUpload(
+                                                        local.get(0),
+                                                        CheckpointedStateScope.SHARED,
+                                                        running),
+                                                new FileUpload(
+                                                        local.get(1),
+                                                        CheckpointedStateScope.SHARED)),
+                                        factory,
+                                        new CloseableRegistry());
+                            } catch (Exception e) {
+                                throw new RuntimeException(e);
+                            }
+                        });
+        Thread.sleep(100);
+        assertThat(upload).isNotDone();
+        running.complete(ahead);
+
+        List<StateFile> uploaded = upload.get(30, TimeUnit.SECONDS);
+        assertThat(uploaded.get(0)).isSameAs(ahead);
+        assertThat(uploaded.get(1).getName()).isEqualTo(local.get(1).getFileName().toString());
+        // one file each: the first was not uploaded a second time
+        assertThat(TestStreamFactories.filesBelow(storage.resolve("shared"))).hasSize(2);
+    }
+
+    @Test
+    void uploadsTheFileWhenTheUploadStartedAheadFailedOrWroteAnotherSize() throws Exception {
+        List<Path> local = createFiles(tempDir.resolve("local"), 2, 10_000);
+        Path storage = tempDir.resolve("storage");
+        CheckpointStreamFactory factory = TestStreamFactories.files(storage);
+        RocksDBStateUploader uploader = new RocksDBStateUploader(pool.executor());
+        Path shorter = createFiles(tempDir.resolve("other"), 1, 5_000).get(0);
+        StateFile wrongSize =
+                uploader.uploadFile(
+                        new FileUpload(shorter, CheckpointedStateScope.SHARED),
+                        factory,
+                        new CloseableRegistry());
+        CompletableFuture<StateFile> failed = new CompletableFuture<>();
+        failed.completeExceptionally(new IOException("storage failed"));
+
+        List<StateFile> uploaded =
+                uploader.upload(
+                        List.of(
+                                new FileUpload(
+                                        local.get(0),
+                                        CheckpointedStateScope.SHARED,
+                                        CompletableFuture.completedFuture(wrongSize)),
+                                new FileUpload(
+                                        local.get(1), CheckpointedStateScope.SHARED, failed)),
+                        factory,
+                        new CloseableRegistry());
+
+        for (int i = 0; i < 2; i++) {
+            assertThat(read(uploaded.get(i).getHandle()))
+                    .isEqualTo(Files.readAllBytes(local.get(i)));
+        }
+        // the upload of the wrong size was discarded
+        assertThat(TestStreamFactories.filesBelow(storage.resolve("shared"))).hasSize(2);
+    }
+
+    @Test
+    void aCancelledUploadDiscardsTheUploadStartedAheadOnceItIsDone() throws Exception {
+        List<Path> local = createFiles(tempDir.resolve("local"), 1, 10_000);
+        Path storage = tempDir.resolve("storage");
+        CheckpointStreamFactory factory = TestStreamFactories.files(storage);
+        RocksDBStateUploader uploader = new RocksDBStateUploader(pool.executor());
+        CompletableFuture<StateFile> running = new CompletableFuture<>();
+        CloseableRegistry registry = new CloseableRegistry();
+
+        CompletableFuture<List<StateFile>> upload =
+                CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return uploader.upload(
+                                        List.of(
+                                                new FileUpload(
+                                                        local.get(0),
+                                                        CheckpointedStateScope.SHARED,
+                                                        running)),
+                                        factory,
+                                        registry);
+                            } catch (Exception e) {
+                                throw new RuntimeException(e);
+                            }
+                        });
+        Thread.sleep(100);
+        registry.close();
+        assertThatThrownBy(() -> upload.get(30, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class);
+
+        // the upload started ahead finishes after the checkpoint gave up: nobody else owns it
+        running.complete(
+                uploader.uploadFile(
+                        new FileUpload(local.get(0), CheckpointedStateScope.SHARED),
+                        factory,
+                        new CloseableRegistry()));
+        assertThat(TestStreamFactories.filesBelow(storage)).isEmpty();
+    }
+
     /**
      * A stream can also hang while completing (an empty file is written only then); cancelling must
      * stop it there too, not wait forever.
