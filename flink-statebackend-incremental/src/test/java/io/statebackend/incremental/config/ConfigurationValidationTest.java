@@ -120,6 +120,8 @@ class ConfigurationValidationTest {
         values.add(wrong(IncrementalRocksDBOptions.USE_MANAGED_MEMORY, "maybe"));
         // state.backend.incremental-rocksdb.ttl.background-cleanup
         values.add(wrong(IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP, "sometimes"));
+        // state.backend.incremental-rocksdb.checkpoint.upload-ahead
+        values.add(wrong(IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD, "eventually"));
         // state.backend.incremental-rocksdb.local-recovery.verify-checksums
         values.add(wrong(IncrementalRocksDBOptions.LOCAL_RECOVERY_VERIFY_CHECKSUMS, "always"));
         // state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints
@@ -227,7 +229,7 @@ class ConfigurationValidationTest {
         for (WrongValue wrongValue : wrongValues()) {
             coveredKeys.add(wrongValue.option.key());
         }
-        assertThat(allKeys).hasSize(19);
+        assertThat(allKeys).hasSize(20);
         assertThat(coveredKeys).isEqualTo(allKeys);
     }
 
@@ -257,6 +259,7 @@ class ConfigurationValidationTest {
             assertThat(settings.getWriteBatchSize()).isEqualTo(2L << 20);
             assertThat(settings.getMaxManifestFileSize()).isEqualTo(4L << 20);
             assertThat(settings.isTtlBackgroundCleanup()).isTrue();
+            assertThat(settings.isCheckpointUploadAhead()).isFalse();
         }
     }
 
@@ -278,6 +281,7 @@ class ConfigurationValidationTest {
         map.put(IncrementalRocksDBOptions.WRITE_BATCH_SIZE.key(), "0");
         map.put(IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE.key(), "64kb");
         map.put(IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP.key(), "false");
+        map.put(IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD.key(), "true");
         return Configuration.fromMap(map);
     }
 
@@ -301,6 +305,7 @@ class ConfigurationValidationTest {
             assertThat(settings.getTimerCacheSize()).isEqualTo(7);
             assertThat(settings.isUseManagedMemory()).isFalse();
             assertThat(settings.isTtlBackgroundCleanup()).isFalse();
+            assertThat(settings.isCheckpointUploadAhead()).isTrue();
             assertThat(settings.getFixedMemoryPerSlot()).contains(MemorySize.parse("16mb"));
             assertThat(settings.getWriteBufferRatio()).isEqualTo(0.6);
             assertThat(settings.getHighPriorityPoolRatio()).isEqualTo(0.4);

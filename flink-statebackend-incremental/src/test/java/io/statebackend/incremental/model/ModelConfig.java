@@ -29,6 +29,7 @@ final class ModelConfig {
     final int checkAllEvery;
     final Map<StepKind, Double> weights;
     final Set<StepKind> excluded;
+    final boolean uploadAhead;
 
     /**
      * @param excluded steps the run never takes, to narrow down a failure (the seed then draws
@@ -59,6 +60,8 @@ final class ModelConfig {
             double weight = kind.defaultWeight() * factor;
             weights.put(kind, excluded.contains(kind) ? 0.0 : weight);
         }
+        // drawn last, so that the other parameters of a seed stay what they were before
+        this.uploadAhead = random.nextBoolean();
     }
 
     String describe() {
@@ -81,6 +84,8 @@ final class ModelConfig {
                 + (timerServicePerRestore ? " (random per restore)" : "")
                 + " checkAllEvery="
                 + checkAllEvery
+                + " uploadAhead="
+                + uploadAhead
                 + (excluded.isEmpty() ? "" : " excluded=" + excluded);
     }
 }

@@ -541,6 +541,7 @@ final class ProtocolModelRun implements AutoCloseable {
                                 parallelism,
                                 MAX_PARALLELISM,
                                 timerService,
+                                config.uploadAhead,
                                 localDirectory,
                                 states == null ? null : states.get(i)));
             }
@@ -615,6 +616,7 @@ final class ProtocolModelRun implements AutoCloseable {
                                 parallelism,
                                 MAX_PARALLELISM,
                                 timers,
+                                config.uploadAhead,
                                 localDirectory,
                                 states.get(i));
             } catch (Throwable t) {

@@ -1,5 +1,6 @@
 package io.statebackend.incremental.model;
 
+import io.statebackend.incremental.IncrementalRocksDBOptions;
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 
@@ -74,6 +75,7 @@ public final class Subtask implements AutoCloseable {
             int parallelism,
             int maxParallelism,
             PriorityQueueStateType timerService,
+            boolean uploadAhead,
             Path localDirectory,
             @Nullable OperatorSubtaskState restoreFrom)
             throws Exception {
@@ -90,7 +92,10 @@ public final class Subtask implements AutoCloseable {
                     new IncrementalRocksDBStateBackend(true)
                             .withTimerService(timerService)
                             .withTransferThreads(2)
-                            .withLocalDirectories(localDirectory.toString()));
+                            .withLocalDirectories(localDirectory.toString())
+                            .withSetting(
+                                    IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD.key(),
+                                    String.valueOf(uploadAhead)));
             harness.setup();
             if (restoreFrom == null) {
                 harness.initializeEmptyState();
