@@ -22,6 +22,13 @@ import java.nio.ByteBuffer;
  *
  * <p>A cache-only lookup performs no I/O, so the only failure it could turn into "absent" is a
  * merge that fails in memory; the list state's merge operator only concatenates.
+ *
+ * <p>An empty value is never taken from {@code keyMayExist}: when the index block of a file it must
+ * look into is not in the block cache, RocksDB stops with "incomplete" before it can clear its
+ * "value found" flag, so RocksJava reports the key present with an empty value, whether it exists
+ * or not. Indexes live in the block cache under Flink's managed memory and are evicted like data,
+ * so this happens; an empty value is therefore confirmed by a get (real empty values are rare: no
+ * serializer of keyed state writes zero bytes for a value it stores).
  */
 final class PointReader {
 
@@ -89,6 +96,10 @@ final class PointReader {
             case kNotExist:
                 return RocksDB.NOT_FOUND;
             case kExistsWithValue:
+                if (answer.valueLength == 0) {
+                    // also RocksDB's answer when a file's index block is not cached: confirm
+                    return get(key, keyLength, target);
+                }
                 directValue.get(target, 0, Math.min(answer.valueLength, target.length));
                 return answer.valueLength;
             default:
