@@ -8,14 +8,17 @@
 #   bash tools/bench/checkpoint-bench.sh [--rounds=3] [--state=small|1g] [--checkpoints=10]
 #       [--keys=N] [--value-bytes=N] [--update-percent=1] [--insert-percent=0.5]
 #       [--read-percent=10] [--transfer-threads=4] [--managed-memory-mb=128] [--seed=42]
-#       [--dir=PATH] [--warmup=true]
+#       [--dir=PATH] [--warmup=true] [--interval-ms=0]
 #       [--setup=label:kind[:settings]]...  (this backend's setups; default: "default" with the
 #                                          backend's defaults, Flink's compaction defaults, and
 #                                          "tuned" with compaction tuned for incremental
-#                                          checkpoints)
+#                                          checkpoints, and "tuned-ahead", which also uploads
+#                                          new SST files ahead of checkpoints)
 #       [--flink-setup=label:kind[:settings]]... (setups on Flink's class path; default:
 #                                          "flink-rocksdb" with Flink's defaults)
 #
+# --interval-ms pauses after each step's workload, before its checkpoints, as the rest of a
+# checkpoint interval of a job: background compactions and uploads ahead run meanwhile.
 # Kinds: incremental, full, heap (either class path), flink-rocksdb (Flink's class path only).
 # Settings: ";"-separated name=value; a name with a dot is a configuration key, other names are
 # compaction options for this backend (see CompactionVariant). Example, 1 GB of state:
@@ -48,7 +51,8 @@ for arg in "$@"; do
 done
 if [ ${#setups[@]} -eq 0 ]; then
     setups=("--setup=default:incremental"
-        "--setup=tuned:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true")
+        "--setup=tuned:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true"
+        "--setup=tuned-ahead:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true;state.backend.incremental-rocksdb.checkpoint.upload-ahead=true")
 fi
 if [ ${#flink_setups[@]} -eq 0 ]; then
     flink_setups=("--setup=flink-rocksdb:flink-rocksdb")

@@ -182,6 +182,13 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
             // only a backend that was built shows its figures: a failed attempt registers nothing
             // that the next attempt, from another restore alternative, would collide with
             metrics.register(parameters.getMetricGroup());
+            if (uploadAhead != null) {
+                final SstUploadAhead ahead = uploadAhead;
+                IncrementalRocksDBMetrics.registerUploadAhead(
+                        parameters.getMetricGroup(),
+                        ahead::getUploadedBytes,
+                        ahead::getDiscardedBytes);
+            }
             nativeMetrics.registerStatistics();
             for (Map.Entry<String, RegisteredRocksDBState> state : registeredStates.entrySet()) {
                 nativeMetrics.registerColumnFamily(

@@ -68,9 +68,10 @@ import java.util.stream.Stream;
  * {@code state} ({@code small}: 200,000 keys of 100 bytes; {@code 1g}: 1,000,000 keys of 1,000
  * bytes), {@code keys}, {@code value-bytes}, {@code checkpoints}, {@code update-percent}, {@code
  * insert-percent}, {@code read-percent}, {@code transfer-threads}, {@code managed-memory-mb},
- * {@code seed}, {@code dir}, {@code warmup}, {@code keep}, {@code round} and {@code out} (append
- * results to this file instead of printing the report), or {@code report} (comma-separated result
- * files: print their report and exit).
+ * {@code seed}, {@code dir}, {@code warmup}, {@code keep}, {@code round}, {@code interval-ms} (a
+ * pause after each step's workload, before its checkpoint, as the rest of a checkpoint interval)
+ * and {@code out} (append results to this file instead of printing the report), or {@code report}
+ * (comma-separated result files: print their report and exit).
  */
 public final class CheckpointBenchmark {
 
@@ -95,6 +96,7 @@ public final class CheckpointBenchmark {
         boolean warmup = true;
         boolean keep;
         int round = 1;
+        long intervalMillis;
         Path out;
         final List<CheckpointSetup> setups = new ArrayList<>();
 
@@ -354,9 +356,41 @@ public final class CheckpointBenchmark {
             }
         }
 
+        /**
+         * Records what this backend uploaded ahead of its checkpoints and what of it was discarded
+         * (files compacted away before a checkpoint took them over, and those left at the end),
+         * then disposes the backend; other backends record nothing.
+         */
+        void recordUploadsAheadAndDispose(int round) throws Exception {
+            Object ahead = uploadAhead();
+            long uploadedBefore = ahead == null ? 0 : bytes(ahead, "getUploadedBytes");
+            disposeBackend();
+            if (ahead != null) {
+                results.add(
+                        CheckpointReport.aheadLine(
+                                setup.label,
+                                round,
+                                uploadedBefore,
+                                bytes(ahead, "getDiscardedBytes")));
+            }
+        }
+
+        /** This backend's uploads ahead of checkpoints, by reflection (not on Flink's path). */
+        private Object uploadAhead() throws Exception {
+            try {
+                return backend.getClass().getMethod("getUploadAhead").invoke(backend);
+            } catch (NoSuchMethodException otherBackend) {
+                return null;
+            }
+        }
+
+        private static long bytes(Object ahead, String getter) throws Exception {
+            return (Long) ahead.getClass().getMethod(getter).invoke(ahead);
+        }
+
         /** Disposes the backend, restores the retained checkpoint and checks every key. */
         void restoreAndVerify(Model model, int round) throws Exception {
-            disposeBackend();
+            recordUploadsAheadAndDispose(round);
             long start = System.nanoTime();
             open(Collections.singletonList(retained));
             double restoreMillis = millis(start, System.nanoTime());
@@ -495,6 +529,11 @@ public final class CheckpointBenchmark {
                         run.read(reads);
                     }
                     changedBytes = settings.changedBytesPerCheckpoint();
+                    if (settings.intervalMillis > 0) {
+                        // the rest of a checkpoint interval: background compactions and uploads
+                        // run meanwhile, as between the checkpoints of a job
+                        Thread.sleep(settings.intervalMillis);
+                    }
                 }
                 for (Run run : runs) {
                     run.checkpoint(id, changedBytes, settings.round);
@@ -599,6 +638,12 @@ public final class CheckpointBenchmark {
                     break;
                 case "keep":
                     settings.keep = Boolean.parseBoolean(value);
+                    break;
+                case "interval-ms":
+                    settings.intervalMillis = Long.parseLong(value);
+                    if (settings.intervalMillis < 0) {
+                        throw new IllegalArgumentException("--interval-ms must not be negative");
+                    }
                     break;
                 case "round":
                     settings.round = positive(name, Integer.parseInt(value));

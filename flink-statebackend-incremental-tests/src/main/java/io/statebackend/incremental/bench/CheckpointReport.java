@@ -26,6 +26,7 @@ final class CheckpointReport {
     private static final String SETUP = "setup";
     private static final String CHECKPOINT = "checkpoint";
     private static final String RUN = "run";
+    private static final String AHEAD = "ahead";
 
     private CheckpointReport() {}
 
@@ -81,6 +82,17 @@ final class CheckpointReport {
                 String.valueOf(keys));
     }
 
+    /** Bytes uploaded ahead of checkpoints in one round, and of those the ones discarded. */
+    static String aheadLine(String label, int round, long uploaded, long discarded) {
+        return String.join(
+                "\t",
+                AHEAD,
+                label,
+                String.valueOf(round),
+                String.valueOf(uploaded),
+                String.valueOf(discarded));
+    }
+
     /** One checkpoint of one setup. */
     static final class Checkpoint {
         final int round;
@@ -111,6 +123,8 @@ final class CheckpointReport {
         long readNanos;
         final List<Double> restoreMillis = new ArrayList<>();
         int rounds;
+        long uploadedAhead;
+        long discardedAhead;
 
         Setup(String label) {
             this.label = label;
@@ -184,6 +198,10 @@ final class CheckpointReport {
                         setup.restoreMillis.add(Double.parseDouble(f[7]));
                         setup.rounds++;
                         break;
+                    case AHEAD:
+                        results.setup(f[1]).uploadedAhead += Long.parseLong(f[3]);
+                        results.setup(f[1]).discardedAhead += Long.parseLong(f[4]);
+                        break;
                     default:
                         throw new IllegalArgumentException("Unknown result line: " + line);
                 }
@@ -212,9 +230,10 @@ final class CheckpointReport {
         }
         out.println(
                 "| setup | rounds | p50 (ms) | p99 (ms) | p99 / p50 | mean uploaded (MB) | max"
-                        + " uploaded (MB) | changed (MB) | uploaded / changed | max / state |"
-                        + " state (MB) | writes / ms | reads / ms | restore (ms) |");
-        out.println("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+                        + " uploaded (MB) | discarded ahead (MB) | changed (MB) | uploaded /"
+                        + " changed | max / state | state (MB) | writes / ms | reads / ms |"
+                        + " restore (ms) |");
+        out.println("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         for (Setup setup : results.setups.values()) {
             List<Checkpoint> changing = setup.changing();
             if (changing.isEmpty()) {
@@ -237,10 +256,11 @@ final class CheckpointReport {
             Collections.sort(millis);
             double p50 = percentile(millis, 0.50);
             double p99 = percentile(millis, 0.99);
+            double discarded = setup.discardedAhead;
             out.printf(
                     Locale.ROOT,
-                    "| %s | %d | %.0f | %.0f | %.1f | %.2f | %.2f | %.2f | %.1f | %.2f | %.1f | %s |"
-                            + " %s | %s |%n",
+                    "| %s | %d | %.0f | %.0f | %.1f | %.2f | %.2f | %s | %.2f | %.1f | %.2f | %.1f |"
+                            + " %s | %s | %s |%n",
                     setup.label,
                     setup.rounds,
                     p50,
@@ -248,8 +268,11 @@ final class CheckpointReport {
                     p99 / p50,
                     uploaded / changing.size() / 1e6,
                     maxUploaded / 1e6,
+                    setup.uploadedAhead == 0
+                            ? "-"
+                            : format("%.2f", discarded / changing.size() / 1e6),
                     changed / changing.size() / 1e6,
-                    uploaded / changed,
+                    (uploaded + discarded) / changed,
                     maxShare,
                     stateSize / 1e6,
                     relative(setup.writesPerMs(), reference.writesPerMs(), setup == reference),
@@ -263,8 +286,12 @@ final class CheckpointReport {
                 "Over the checkpoints after the first of every round (the first uploads the whole"
                         + " state). Durations: snapshot call plus its asynchronous part; p99 by"
                         + " nearest rank. Uploaded: the checkpointed size of the handle (bytes"
-                        + " written for the checkpoint); changed: keys written times (4 + value"
-                        + " bytes); max / state: the largest checkpoint against its state size."
+                        + " written for the checkpoint, also those uploaded ahead of it and taken"
+                        + " over); discarded ahead: uploads ahead of checkpoints whose file was"
+                        + " compacted away first (or left at the end), per checkpoint; changed:"
+                        + " keys written times (4 + value bytes); uploaded / changed counts the"
+                        + " discarded bytes too; max / state: the largest checkpoint against its"
+                        + " state size."
                         + " Writes and reads: state accesses per millisecond over all rounds, in"
                         + " brackets against `"
                         + (reference == null ? "-" : reference.label)

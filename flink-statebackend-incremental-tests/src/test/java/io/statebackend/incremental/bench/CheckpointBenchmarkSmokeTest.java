@@ -61,18 +61,25 @@ class CheckpointBenchmarkSmokeTest {
                         "--setup=classic:incremental:state.backend.incremental-rocksdb.compaction"
                                 + ".tuned-for-incremental-checkpoints=false",
                         "--setup=universal:incremental:style=universal;l0=8;ratio=10",
+                        "--setup=ahead:incremental:state.backend.incremental-rocksdb.checkpoint"
+                                + ".upload-ahead=true",
                         "--setup=full:full",
-                        "--setup=heap:heap"));
+                        "--setup=heap:heap",
+                        "--interval-ms=20"));
 
         List<String> lines = Files.readAllLines(out);
-        assertThat(lines.stream().filter(line -> line.startsWith("checkpoint\t"))).hasSize(5 * 4);
-        assertThat(lines.stream().filter(line -> line.startsWith("run\t"))).hasSize(5);
+        assertThat(lines.stream().filter(line -> line.startsWith("checkpoint\t"))).hasSize(6 * 4);
+        assertThat(lines.stream().filter(line -> line.startsWith("run\t"))).hasSize(6);
+        // the setup that uploads ahead of checkpoints reports what it uploaded and discarded
+        assertThat(lines.stream().filter(line -> line.startsWith("ahead\tahead\t"))).hasSize(1);
+        assertThat(lines.stream().filter(line -> line.startsWith("ahead\t"))).hasSize(1);
 
         String report = report(out);
         assertThat(report)
                 .contains("| default | 1 |")
                 .contains("| classic | 1 |")
                 .contains("| universal | 1 |")
+                .contains("| ahead | 1 |")
                 .contains("| full | 1 |")
                 .contains("| heap | 1 |")
                 .contains("uploaded / changed");

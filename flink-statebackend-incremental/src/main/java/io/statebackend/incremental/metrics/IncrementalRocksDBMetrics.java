@@ -3,6 +3,8 @@ package io.statebackend.incremental.metrics;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.MetricGroup;
 
+import java.util.function.LongSupplier;
+
 /**
  * What one keyed backend reports about its checkpoints and its restore, as gauges in the group
  * {@value #GROUP} of the operator's metric group.
@@ -39,6 +41,15 @@ public final class IncrementalRocksDBMetrics {
 
     /** Milliseconds the restore of this backend took, from the first read to the open database. */
     public static final String RESTORE_DURATION = "restoreDurationMs";
+
+    /** Bytes uploaded ahead of checkpoints since the backend started (if uploads ahead are on). */
+    public static final String UPLOAD_AHEAD_BYTES = "uploadAheadBytes";
+
+    /**
+     * Bytes of those uploads that were deleted again because their file was compacted away before a
+     * checkpoint took them over (if uploads ahead are on).
+     */
+    public static final String UPLOAD_AHEAD_DISCARDED_BYTES = "uploadAheadDiscardedBytes";
 
     /** The figures of one checkpoint. */
     private static final class CheckpointFigures {
@@ -91,6 +102,14 @@ public final class IncrementalRocksDBMetrics {
                 LAST_CHECKPOINT_UPLOAD_DURATION, (Gauge<Long>) () -> lastCheckpoint.durationMillis);
         group.gauge(RESTORE_DOWNLOADED_BYTES, (Gauge<Long>) () -> restoreDownloadedBytes);
         group.gauge(RESTORE_DURATION, (Gauge<Long>) () -> restoreDurationMillis);
+    }
+
+    /** Registers the gauges of uploads ahead of checkpoints in the group {@value #GROUP}. */
+    public static void registerUploadAhead(
+            MetricGroup operatorGroup, LongSupplier uploaded, LongSupplier discarded) {
+        final MetricGroup group = operatorGroup.addGroup(GROUP);
+        group.gauge(UPLOAD_AHEAD_BYTES, (Gauge<Long>) uploaded::getAsLong);
+        group.gauge(UPLOAD_AHEAD_DISCARDED_BYTES, (Gauge<Long>) discarded::getAsLong);
     }
 
     /** Reports a completed checkpoint upload, unless a later checkpoint was reported already. */

@@ -1,6 +1,7 @@
 package io.statebackend.incremental.metrics;
 
 import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
+import io.statebackend.incremental.IncrementalRocksDBOptions;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 import io.statebackend.incremental.testutils.IncrementalTestHarness;
 import io.statebackend.incremental.testutils.KeyedBackends;
@@ -35,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RunnableFuture;
+import java.util.concurrent.TimeUnit;
 
 import static io.statebackend.incremental.metrics.IncrementalRocksDBMetrics.GROUP;
 import static io.statebackend.incremental.metrics.IncrementalRocksDBMetrics.LAST_CHECKPOINT_ID;
@@ -45,6 +47,8 @@ import static io.statebackend.incremental.metrics.IncrementalRocksDBMetrics.LAST
 import static io.statebackend.incremental.metrics.IncrementalRocksDBMetrics.LAST_CHECKPOINT_UPLOAD_DURATION;
 import static io.statebackend.incremental.metrics.IncrementalRocksDBMetrics.RESTORE_DOWNLOADED_BYTES;
 import static io.statebackend.incremental.metrics.IncrementalRocksDBMetrics.RESTORE_DURATION;
+import static io.statebackend.incremental.metrics.IncrementalRocksDBMetrics.UPLOAD_AHEAD_BYTES;
+import static io.statebackend.incremental.metrics.IncrementalRocksDBMetrics.UPLOAD_AHEAD_DISCARDED_BYTES;
 import static io.statebackend.incremental.testutils.IncrementalTestHarness.get;
 import static io.statebackend.incremental.testutils.IncrementalTestHarness.writeAndFlush;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -190,14 +194,56 @@ class IncrementalRocksDBMetricsTest {
         assertThat(restored.getMetrics().getRestoreDownloadedBytes()).isEqualTo(files);
     }
 
+    @Test
+    void uploadAheadGaugesShowWhatWasUploadedAndDiscarded() throws Exception {
+        RecordingMetricGroup metrics = new RecordingMetricGroup();
+        IncrementalRocksDBKeyedStateBackend<Integer> backend =
+                createBackend(
+                        new IncrementalRocksDBStateBackend(true)
+                                .withSetting(
+                                        IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD.key(),
+                                        "true"),
+                        metrics,
+                        List.of());
+        assertThat(metrics.names())
+                .contains(
+                        GROUP + "." + UPLOAD_AHEAD_BYTES,
+                        GROUP + "." + UPLOAD_AHEAD_DISCARDED_BYTES);
+        writeAndFlush(backend, 0, 1000, "a");
+        checkpoint(backend, 1);
+        backend.notifyCheckpointComplete(1);
+
+        // uploaded ahead, then compacted away before a checkpoint took it over
+        writeAndFlush(backend, 0, 1000, "b");
+        backend.getDb()
+                .compactRange(backend.getColumnFamily(IncrementalTestHarness.STATE.getName()));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while ((Long) metrics.value(UPLOAD_AHEAD_DISCARDED_BYTES) == 0) {
+            assertThat(System.nanoTime()).isLessThan(deadline);
+            Thread.sleep(5);
+        }
+        // no checkpoint took anything over: once disposed, every upload ahead was discarded
+        backend.dispose();
+        assertThat((Long) metrics.value(UPLOAD_AHEAD_BYTES))
+                .isPositive()
+                .isEqualTo(metrics.value(UPLOAD_AHEAD_DISCARDED_BYTES));
+    }
+
     // ------------------------------------------------------------------------
 
     private IncrementalRocksDBKeyedStateBackend<Integer> createBackend(
             MetricGroup metrics, Collection<KeyedStateHandle> restoreFrom) throws Exception {
+        return createBackend(new IncrementalRocksDBStateBackend(true), metrics, restoreFrom);
+    }
+
+    private IncrementalRocksDBKeyedStateBackend<Integer> createBackend(
+            IncrementalRocksDBStateBackend stateBackend,
+            MetricGroup metrics,
+            Collection<KeyedStateHandle> restoreFrom)
+            throws Exception {
         IncrementalRocksDBKeyedStateBackend<Integer> backend =
                 KeyedBackends.create(
-                        new IncrementalRocksDBStateBackend(true)
-                                .withLocalDirectories(tempDir.resolve("local").toString()),
+                        stateBackend.withLocalDirectories(tempDir.resolve("local").toString()),
                         env,
                         "metrics-operator",
                         metrics,

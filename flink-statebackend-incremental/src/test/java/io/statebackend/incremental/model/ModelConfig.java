@@ -60,8 +60,11 @@ final class ModelConfig {
             double weight = kind.defaultWeight() * factor;
             weights.put(kind, excluded.contains(kind) ? 0.0 : weight);
         }
-        // drawn last, so that the other parameters of a seed stay what they were before
-        this.uploadAhead = random.nextBoolean();
+        // drawn last, so that the other parameters of a seed stay what they were before; a
+        // property may force it, to tell whether a failure depends on it
+        boolean drawn = random.nextBoolean();
+        String forced = System.getProperty("protocol.model.upload-ahead", "");
+        this.uploadAhead = forced.isEmpty() ? drawn : Boolean.parseBoolean(forced);
     }
 
     String describe() {

@@ -22,8 +22,9 @@ import java.util.Set;
  * <p>{@code -Dprotocol.model.steps=N} sets the steps per seed (default {@value #DEFAULT_STEPS});
  * {@code -Dprotocol.model.seeds=1,2,3} the seeds, or {@code random:K} for K new ones; {@code
  * -Dprotocol.model.exclude=RESTORE_NO_CLAIM,...} leaves out kinds of steps ({@link StepKind}) to
- * narrow down a failure. A failure names its seed, its step and the last steps that led to it;
- * rerun that seed to replay them.
+ * narrow down a failure; {@code -Dprotocol.model.upload-ahead=true|false} forces uploads ahead of
+ * checkpoints on or off (otherwise each seed draws it). A failure names its seed, its step and the
+ * last steps that led to it; rerun that seed to replay them.
  */
 class ProtocolModelTest {
 
