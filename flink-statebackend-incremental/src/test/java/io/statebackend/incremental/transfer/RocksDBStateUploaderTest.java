@@ -44,6 +44,22 @@ class RocksDBStateUploaderTest {
         pool.close();
     }
 
+    /** Runs the upload on another thread, so that the test can block or cancel it meanwhile. */
+    private static CompletableFuture<List<StateFile>> uploadInBackground(
+            RocksDBStateUploader uploader,
+            List<FileUpload> files,
+            CheckpointStreamFactory factory,
+            CloseableRegistry registry) {
+        return CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        return uploader.upload(files, factory, registry);
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+    }
+
     @Test
     void uploadsEveryFileWithItsChecksumInOrder() throws Exception {
         List<Path> local = createFiles(tempDir.resolve("local"), 7, 10_000);
@@ -132,15 +148,8 @@ class RocksDBStateUploaderTest {
         }
         CloseableRegistry registry = new CloseableRegistry();
         CompletableFuture<List<StateFile>> upload =
-                CompletableFuture.supplyAsync(
-                        () -> {
-                            try {
-                                return new RocksDBStateUploader(pool.executor())
-                                        .upload(uploads, factory, registry);
-                            } catch (Exception e) {
-                                throw new RuntimeException(e);
-                            }
-                        });
+                uploadInBackground(
+                        new RocksDBStateUploader(pool.executor()), uploads, factory, registry);
         factory.awaitBlocked();
         registry.close();
 
@@ -163,24 +172,14 @@ class RocksDBStateUploaderTest {
         CompletableFuture<StateFile> running = new CompletableFuture<>();
 
         CompletableFuture<List<StateFile>> upload =
-                CompletableFuture.supplyAsync(
-                        () -> {
-                            try {
-                                return uploader.upload(
-                                        List.of(
-                                                new FileUpload(
-                                                        local.get(0),
-                                                        CheckpointedStateScope.SHARED,
-                                                        running),
-                                                new FileUpload(
-                                                        local.get(1),
-                                                        CheckpointedStateScope.SHARED)),
-                                        factory,
-                                        new CloseableRegistry());
-                            } catch (Exception e) {
-                                throw new RuntimeException(e);
-                            }
-                        });
+                uploadInBackground(
+                        uploader,
+                        List.of(
+                                new FileUpload(
+                                        local.get(0), CheckpointedStateScope.SHARED, running),
+                                new FileUpload(local.get(1), CheckpointedStateScope.SHARED)),
+                        factory,
+                        new CloseableRegistry());
         Thread.sleep(100);
         assertThat(upload).isNotDone();
         running.complete(ahead);
@@ -237,21 +236,13 @@ class RocksDBStateUploaderTest {
         CloseableRegistry registry = new CloseableRegistry();
 
         CompletableFuture<List<StateFile>> upload =
-                CompletableFuture.supplyAsync(
-                        () -> {
-                            try {
-                                return uploader.upload(
-                                        List.of(
-                                                new FileUpload(
-                                                        local.get(0),
-                                                        CheckpointedStateScope.SHARED,
-                                                        running)),
-                                        factory,
-                                        registry);
-                            } catch (Exception e) {
-                                throw new RuntimeException(e);
-                            }
-                        });
+                uploadInBackground(
+                        uploader,
+                        List.of(
+                                new FileUpload(
+                                        local.get(0), CheckpointedStateScope.SHARED, running)),
+                        factory,
+                        registry);
         Thread.sleep(100);
         registry.close();
         assertThatThrownBy(() -> upload.get(30, TimeUnit.SECONDS))
@@ -279,21 +270,11 @@ class RocksDBStateUploaderTest {
                 new BlockingStreamFactory(TestStreamFactories.files(storage), 1);
         CloseableRegistry registry = new CloseableRegistry();
         CompletableFuture<List<StateFile>> upload =
-                CompletableFuture.supplyAsync(
-                        () -> {
-                            try {
-                                return new RocksDBStateUploader(pool.executor())
-                                        .upload(
-                                                List.of(
-                                                        new FileUpload(
-                                                                empty,
-                                                                CheckpointedStateScope.SHARED)),
-                                                factory,
-                                                registry);
-                            } catch (Exception e) {
-                                throw new RuntimeException(e);
-                            }
-                        });
+                uploadInBackground(
+                        new RocksDBStateUploader(pool.executor()),
+                        List.of(new FileUpload(empty, CheckpointedStateScope.SHARED)),
+                        factory,
+                        registry);
         factory.awaitBlocked();
         registry.close();
 
