@@ -60,9 +60,12 @@ if [ "${SKIP_BUILD:-false}" != "true" ]; then
     mvn -B -q -Dstyle.color=never ${MAVEN_EXTRA_ARGS:-} package dependency:build-classpath \
         -pl "${tests_module}" -am -DskipTests -Dspotless.skip \
         -DincludeScope=runtime -Dmdep.outputFile="${runtime_classpath}" >&2
+    # the test class path in the same reactor (the backend is not installed anywhere); packaging
+    # again is incremental
     # shellcheck disable=SC2086
-    mvn -B -q -Dstyle.color=never ${MAVEN_EXTRA_ARGS:-} dependency:build-classpath \
-        -pl "${tests_module}" -DincludeScope=test -Dmdep.outputFile="${test_classpath}" >&2
+    mvn -B -q -Dstyle.color=never ${MAVEN_EXTRA_ARGS:-} package dependency:build-classpath \
+        -pl "${tests_module}" -am -DskipTests -Dspotless.skip \
+        -DincludeScope=test -Dmdep.outputFile="${test_classpath}" >&2
 fi
 
 # a copy of the project's classes and jar, so that a build during the run does not change them
