@@ -12,8 +12,8 @@
 #       [--setup=label:kind[:settings]]...  (this backend's setups; default: "default" with the
 #                                          backend's defaults, Flink's compaction defaults, and
 #                                          "tuned" with compaction tuned for incremental
-#                                          checkpoints, and "tuned-ahead", which also uploads
-#                                          new SST files ahead of checkpoints)
+#                                          checkpoints, and "ahead" and "tuned-ahead", which
+#                                          also upload new SST files ahead of checkpoints)
 #       [--flink-setup=label:kind[:settings]]... (setups on Flink's class path; default:
 #                                          "flink-rocksdb" with Flink's defaults)
 #
@@ -51,6 +51,7 @@ for arg in "$@"; do
 done
 if [ ${#setups[@]} -eq 0 ]; then
     setups=("--setup=default:incremental"
+        "--setup=ahead:incremental:state.backend.incremental-rocksdb.checkpoint.upload-ahead=true"
         "--setup=tuned:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true"
         "--setup=tuned-ahead:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true;state.backend.incremental-rocksdb.checkpoint.upload-ahead=true")
 fi
