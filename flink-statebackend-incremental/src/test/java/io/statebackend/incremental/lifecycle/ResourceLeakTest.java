@@ -1,6 +1,7 @@
 package io.statebackend.incremental.lifecycle;
 
 import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
+import io.statebackend.incremental.IncrementalRocksDBOptions;
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
@@ -262,11 +263,16 @@ class ResourceLeakTest {
         // heap timers are part of canonical checkpoints only (in incremental ones the timer
         // service writes them into raw keyed state): RocksDB timers go through the incremental
         // path, heap timers through the canonical one
+        // incremental checkpoints also upload new SST files ahead: their thread, staged links and
+        // listener must go with the backend too
         IncrementalRocksDBStateBackend stateBackend =
                 new IncrementalRocksDBStateBackend()
                         .withIncrementalCheckpoints(timers == PriorityQueueStateType.ROCKSDB)
                         .withTimerService(timers)
-                        .withLocalDirectories(localDir.getAbsolutePath());
+                        .withLocalDirectories(localDir.getAbsolutePath())
+                        .withSetting(
+                                IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD.key(),
+                                String.valueOf(timers == PriorityQueueStateType.ROCKSDB));
         CycleCounts counts = new CycleCounts();
         List<File> instancePaths = new ArrayList<>();
         KeyedStateHandle handle = null;
@@ -300,6 +306,16 @@ class ResourceLeakTest {
                 future.run();
                 handle = future.get().getJobManagerOwnedSnapshot();
                 assertThat(handle).isNotNull();
+                // written after the checkpoint: uploaded ahead, if on, and discarded on dispose
+                for (long key = 0; key < KEYS; key += 10) {
+                    backend.setCurrentKey(key);
+                    list.add(key);
+                }
+                backend.flush();
+                for (long key = 0; key < KEYS; key += 10) {
+                    backend.setCurrentKey(key);
+                    list.get();
+                }
             }
             counts.javaThreadsWhileOpen = ManagementFactory.getThreadMXBean().getThreadCount();
             counts.osThreadsWhileOpen = countEntries(PROC_TASKS);
