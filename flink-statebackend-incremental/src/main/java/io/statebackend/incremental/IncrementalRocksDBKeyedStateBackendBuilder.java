@@ -183,11 +183,10 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
             // that the next attempt, from another restore alternative, would collide with
             metrics.register(parameters.getMetricGroup());
             if (uploadAhead != null) {
-                final SstUploadAhead ahead = uploadAhead;
                 IncrementalRocksDBMetrics.registerUploadAhead(
                         parameters.getMetricGroup(),
-                        ahead::getUploadedBytes,
-                        ahead::getDiscardedBytes);
+                        uploadAhead::getUploadedBytes,
+                        uploadAhead::getDiscardedBytes);
             }
             nativeMetrics.registerStatistics();
             for (Map.Entry<String, RegisteredRocksDBState> state : registeredStates.entrySet()) {

@@ -174,16 +174,9 @@ public final class SstUploadAhead implements AutoCloseable {
      */
     @Nullable
     public CompletableFuture<StateFile> takeOver(String fileName, long size) {
-        final AheadUpload upload;
-        synchronized (lock) {
-            upload = uploads.remove(fileName);
-            if (upload == null) {
-                return null;
-            }
-            if (!upload.started) {
-                upload.dropped = true;
-                return null;
-            }
+        final AheadUpload upload = removeStarted(fileName);
+        if (upload == null) {
+            return null;
         }
         if (upload.size != size) {
             // cannot happen for the same database; never hand over other bytes
@@ -300,19 +293,26 @@ public final class SstUploadAhead implements AutoCloseable {
 
     @VisibleForTesting
     void fileDeleted(String filePath) {
-        final String name = Paths.get(filePath).getFileName().toString();
-        final AheadUpload upload;
-        synchronized (lock) {
-            upload = uploads.remove(name);
-            if (upload == null) {
-                return;
-            }
-            if (!upload.started) {
-                upload.dropped = true;
-                return;
-            }
+        final AheadUpload upload = removeStarted(Paths.get(filePath).getFileName().toString());
+        if (upload != null) {
+            discardWhenDone(upload);
         }
-        discardWhenDone(upload);
+    }
+
+    /**
+     * Removes the upload of the file: one that has started is returned to the caller, who owns it
+     * now; one still queued is dropped (it will not run) and null returned, as for no upload.
+     */
+    @Nullable
+    private AheadUpload removeStarted(String fileName) {
+        synchronized (lock) {
+            final AheadUpload upload = uploads.remove(fileName);
+            if (upload == null || upload.started) {
+                return upload;
+            }
+            upload.dropped = true;
+            return null;
+        }
     }
 
     private void run(AheadUpload upload) {
@@ -346,14 +346,8 @@ public final class SstUploadAhead implements AutoCloseable {
     private void discardWhenDone(AheadUpload upload) {
         upload.result.thenAccept(
                 file -> {
-                    try {
-                        file.getHandle().discardState();
+                    if (RocksDBStateUploader.discardQuietly(file)) {
                         discardedBytes.addAndGet(file.getSize());
-                    } catch (Exception e) {
-                        LOG.warn(
-                                "Could not delete the upload of {}, which no checkpoint refers to.",
-                                file,
-                                e);
                     }
                 });
     }

@@ -30,7 +30,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.zip.CRC32C;
 
 /**
@@ -50,9 +49,6 @@ public final class RocksDBStateUploader {
     private static final Logger LOG = LoggerFactory.getLogger(RocksDBStateUploader.class);
 
     private static final int BUFFER_SIZE = 64 * 1024;
-
-    /** How often a checkpoint waiting for an upload started ahead looks for its cancellation. */
-    private static final long AHEAD_POLL_MILLIS = 50;
 
     private final ExecutorService executor;
     private final TransferRetryPolicy retryPolicy;
@@ -281,7 +277,7 @@ public final class RocksDBStateUploader {
         final CompletableFuture<StateFile> ahead = file.uploadedAhead;
         final StateFile earlier;
         try {
-            earlier = awaitUnlessCancelled(ahead, cancelled);
+            earlier = cancelled.awaitUnlessCancelled(ahead);
         } catch (ExecutionException | CancellationException e) {
             LOG.debug("The upload of {} started ahead failed; it is uploaded again.", file, e);
             return uploadLocalFile(file, streamFactory, closeableRegistry, cancelled);
@@ -310,31 +306,23 @@ public final class RocksDBStateUploader {
         return earlier;
     }
 
-    /** The upload's result, or null if the transfers were cancelled first. */
-    @Nullable
-    private static StateFile awaitUnlessCancelled(
-            CompletableFuture<StateFile> upload, TransferCancellation cancelled)
-            throws ExecutionException, InterruptedException {
-        while (!cancelled.isCancelled()) {
-            try {
-                return upload.get(AHEAD_POLL_MILLIS, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException stillRunning) {
-                // look at the cancellation again
-            }
-        }
-        return null;
-    }
-
     /** Discards what the upload produces once it is done; nothing if it fails. */
     private static void discardWhenDone(CompletableFuture<StateFile> upload) {
         upload.thenAccept(RocksDBStateUploader::discardQuietly);
     }
 
-    private static void discardQuietly(StateFile file) {
+    /**
+     * Discards an uploaded file that no checkpoint refers to; a failure is logged.
+     *
+     * @return whether it was discarded
+     */
+    public static boolean discardQuietly(StateFile file) {
         try {
             file.getHandle().discardState();
+            return true;
         } catch (Exception e) {
             LOG.warn("Could not discard {}, which no checkpoint refers to.", file, e);
+            return false;
         }
     }
 

@@ -44,6 +44,16 @@ class RocksDBStateUploaderTest {
         pool.close();
     }
 
+    /** Waits until an upload waits for the given earlier upload (it depends on its result). */
+    private static void awaitWaitingFor(CompletableFuture<StateFile> earlier)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (earlier.getNumberOfDependents() == 0) {
+            assertThat(System.nanoTime()).as("an upload waits").isLessThan(deadline);
+            Thread.onSpinWait();
+        }
+    }
+
     /** Runs the upload on another thread, so that the test can block or cancel it meanwhile. */
     private static CompletableFuture<List<StateFile>> uploadInBackground(
             RocksDBStateUploader uploader,
@@ -180,7 +190,7 @@ class RocksDBStateUploaderTest {
                                 new FileUpload(local.get(1), CheckpointedStateScope.SHARED)),
                         factory,
                         new CloseableRegistry());
-        Thread.sleep(100);
+        awaitWaitingFor(running);
         assertThat(upload).isNotDone();
         running.complete(ahead);
 
@@ -243,7 +253,7 @@ class RocksDBStateUploaderTest {
                                         local.get(0), CheckpointedStateScope.SHARED, running)),
                         factory,
                         registry);
-        Thread.sleep(100);
+        awaitWaitingFor(running);
         registry.close();
         assertThatThrownBy(() -> upload.get(30, TimeUnit.SECONDS))
                 .isInstanceOf(ExecutionException.class);
