@@ -13,23 +13,27 @@ import java.util.Arrays;
  */
 final class MapEntryBatch {
 
+    /** Key offset, key length, value offset and value length of each entry, in turn. */
+    private static final int FIELDS = 4;
+
     private final int capacity;
-    private final int[] keyOffsets;
-    private final int[] keyLengths;
-    private final int[] valueOffsets;
-    private final int[] valueLengths;
-    private final boolean[] removed;
+    private int[] positions;
+
+    /** Allocated by the first removal: most batches never see one. */
+    private boolean[] removed;
+
     private byte[] bytes;
     private int used;
     private int size;
 
-    MapEntryBatch(int capacity, int initialBytes) {
+    /**
+     * A batch of at most {@code capacity} entries whose arrays start with room for {@code
+     * initialEntries} entries and {@code initialBytes} bytes and grow as needed: most map states
+     * hold a few entries per key, and zeroing arrays for a full batch cost more than reading them.
+     */
+    MapEntryBatch(int capacity, int initialEntries, int initialBytes) {
         this.capacity = capacity;
-        this.keyOffsets = new int[capacity];
-        this.keyLengths = new int[capacity];
-        this.valueOffsets = new int[capacity];
-        this.valueLengths = new int[capacity];
-        this.removed = new boolean[capacity];
+        this.positions = new int[FIELDS * Math.max(1, Math.min(capacity, initialEntries))];
         this.bytes = new byte[Math.max(16, initialBytes)];
     }
 
@@ -45,8 +49,7 @@ final class MapEntryBatch {
             iterator.seek(prefix);
         } else {
             int last = skip.size - 1;
-            iterator.seek(
-                    ByteBuffer.wrap(skip.bytes, skip.keyOffsets[last], skip.keyLengths[last]));
+            iterator.seek(ByteBuffer.wrap(skip.bytes, skip.keyOffset(last), skip.keyLength(last)));
         }
         boolean ended = true;
         boolean first = true;
@@ -72,10 +75,14 @@ final class MapEntryBatch {
             }
             int valueOffset = used;
             int valueLength = append(iterator, false);
-            keyOffsets[size] = keyOffset;
-            keyLengths[size] = keyLength;
-            valueOffsets[size] = valueOffset;
-            valueLengths[size] = valueLength;
+            if (FIELDS * size == positions.length) {
+                positions = Arrays.copyOf(positions, FIELDS * Math.min(capacity, 2 * size));
+            }
+            int at = FIELDS * size;
+            positions[at] = keyOffset;
+            positions[at + 1] = keyLength;
+            positions[at + 2] = valueOffset;
+            positions[at + 3] = valueLength;
             size++;
             iterator.next();
         }
@@ -101,14 +108,14 @@ final class MapEntryBatch {
     }
 
     private boolean keyEquals(int offset, int length, MapEntryBatch other, int index) {
-        int otherOffset = other.keyOffsets[index];
+        int otherOffset = other.keyOffset(index);
         return Arrays.equals(
                 bytes,
                 offset,
                 offset + length,
                 other.bytes,
                 otherOffset,
-                otherOffset + other.keyLengths[index]);
+                otherOffset + other.keyLength(index));
     }
 
     int size() {
@@ -129,26 +136,29 @@ final class MapEntryBatch {
     }
 
     int keyOffset(int index) {
-        return keyOffsets[index];
+        return positions[FIELDS * index];
     }
 
     int keyLength(int index) {
-        return keyLengths[index];
+        return positions[FIELDS * index + 1];
     }
 
     int valueOffset(int index) {
-        return valueOffsets[index];
+        return positions[FIELDS * index + 2];
     }
 
     int valueLength(int index) {
-        return valueLengths[index];
+        return positions[FIELDS * index + 3];
     }
 
     boolean isRemoved(int index) {
-        return removed[index];
+        return removed != null && removed[index];
     }
 
     void markRemoved(int index) {
+        if (removed == null) {
+            removed = new boolean[size];
+        }
         removed[index] = true;
     }
 }

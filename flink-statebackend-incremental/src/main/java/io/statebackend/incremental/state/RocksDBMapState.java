@@ -35,7 +35,9 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
 
     private static final int ITERATION_BATCH_SIZE = 128;
 
-    /** Bytes a first batch starts with; it grows as entries need. */
+    /** Entries and bytes a first batch starts with; it grows as entries need. */
+    private static final int INITIAL_BATCH_ENTRIES = 16;
+
     private static final int INITIAL_BATCH_BYTES = 512;
 
     private TypeSerializer<UK> userKeySerializer;
@@ -517,9 +519,13 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
         private void loadBatch() {
             MapEntryBatch previous = batch != null && batch.size() > 0 ? batch : null;
             MapEntryBatch next =
-                    new MapEntryBatch(
-                            ITERATION_BATCH_SIZE,
-                            previous == null ? INITIAL_BATCH_BYTES : previous.usedBytes());
+                    previous == null
+                            ? new MapEntryBatch(
+                                    ITERATION_BATCH_SIZE,
+                                    INITIAL_BATCH_ENTRIES,
+                                    INITIAL_BATCH_BYTES)
+                            : new MapEntryBatch(
+                                    ITERATION_BATCH_SIZE, previous.size(), previous.usedBytes());
             try (RocksIterator iterator = newIterator()) {
                 exhausted = next.fill(iterator, prefix, previous);
             } catch (RocksDBException e) {
