@@ -1,6 +1,7 @@
 package io.statebackend.incremental.rocksdb.options;
 
 import io.statebackend.incremental.IncrementalRocksDBOptionsFactory;
+import io.statebackend.incremental.rocksdb.BackgroundErrorsFailFast;
 import io.statebackend.incremental.rocksdb.RocksDBMemoryResources;
 
 import org.apache.flink.util.IOUtils;
@@ -103,12 +104,15 @@ public final class RocksDBOptionsContainer implements AutoCloseable {
         if (memory != null) {
             options.setWriteBufferManager(memory.getWriteBufferManager());
         }
+        // beside any listener an options factory registered
+        final List<AbstractEventListener> listeners = new ArrayList<>(options.listeners());
+        final BackgroundErrorsFailFast failFast = new BackgroundErrorsFailFast(dbPath);
+        handlesToClose.add(failFast);
+        listeners.add(failFast);
         if (eventListener != null) {
-            // beside any listener an options factory registered
-            final List<AbstractEventListener> listeners = new ArrayList<>(options.listeners());
             listeners.add(eventListener);
-            options.setListeners(listeners);
         }
+        options.setListeners(listeners);
         return options;
     }
 
