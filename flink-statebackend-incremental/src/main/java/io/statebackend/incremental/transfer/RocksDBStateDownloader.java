@@ -335,20 +335,32 @@ public final class RocksDBStateDownloader {
         try {
             in = file.getHandle().openInputStream();
             closeableRegistry.registerCloseable(in);
-            out =
-                    Files.newOutputStream(
-                            target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            try {
+                out =
+                        Files.newOutputStream(
+                                target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            } catch (IOException e) {
+                throw new LocalWriteFailure(target, e);
+            }
             closeableRegistry.registerCloseable(out);
 
             size =
                     copyWithChecksum(
                             in,
                             out,
+                            target,
                             checksum,
                             cancelled,
                             "Download of "
                                     + file.getName()
                                     + " stopped: the download was cancelled.");
+            // a file system may report a failed write only when the file is closed
+            closeableRegistry.unregisterCloseable(out);
+            try {
+                out.close();
+            } catch (IOException e) {
+                throw new LocalWriteFailure(target, e);
+            }
         } catch (CancellationException e) {
             throw e;
         } catch (Exception t) {
@@ -418,6 +430,7 @@ public final class RocksDBStateDownloader {
                         copyWithChecksum(
                                 in,
                                 null,
+                                null,
                                 checksum,
                                 cancelled,
                                 "Restore of " + file.getName() + " stopped: another file failed.");
@@ -444,6 +457,7 @@ public final class RocksDBStateDownloader {
     private static long copyWithChecksum(
             InputStream in,
             @Nullable OutputStream out,
+            @Nullable Path target,
             CRC32C checksum,
             TransferCancellation cancelled,
             String stoppedMessage)
@@ -457,7 +471,11 @@ public final class RocksDBStateDownloader {
             }
             checksum.update(buffer, 0, read);
             if (out != null) {
-                out.write(buffer, 0, read);
+                try {
+                    out.write(buffer, 0, read);
+                } catch (IOException e) {
+                    throw new LocalWriteFailure(target, e);
+                }
             }
             size += read;
         }

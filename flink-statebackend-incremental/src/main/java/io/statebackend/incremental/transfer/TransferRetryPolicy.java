@@ -1,5 +1,6 @@
 package io.statebackend.incremental.transfer;
 
+import org.apache.flink.util.ExceptionUtils;
 import org.apache.flink.util.Preconditions;
 
 import org.slf4j.Logger;
@@ -18,9 +19,10 @@ import java.util.function.DoubleSupplier;
  * attempt up to {@code retries} more, each after an exponentially growing backoff with jitter (so
  * that the parallel transfers of many tasks, throttled together, do not retry together).
  *
- * <p>A failure is retried unless the transfers were cancelled meanwhile; cancellation also ends a
- * backoff at once. When a file exhausts its attempts, the exception names it and carries the cause
- * of every attempt.
+ * <p>A failure is retried unless the transfers were cancelled meanwhile or it was a failure to
+ * write the local disk ({@link LocalWriteFailure}), which a retry would only repeat; cancellation
+ * also ends a backoff at once. When a file exhausts its attempts, the exception names it and
+ * carries the cause of every attempt.
  */
 public final class TransferRetryPolicy {
 
@@ -123,7 +125,8 @@ public final class TransferRetryPolicy {
                     throw withSuppressed(e, failures);
                 }
                 failures.add(e);
-                if (failures.size() > retries) {
+                if (failures.size() > retries
+                        || ExceptionUtils.findThrowable(e, LocalWriteFailure.class).isPresent()) {
                     throw exhausted(what, failures);
                 }
                 final long backoff = backoffMillis(failures.size());

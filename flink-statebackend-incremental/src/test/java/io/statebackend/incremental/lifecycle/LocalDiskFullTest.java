@@ -64,6 +64,9 @@ class LocalDiskFullTest {
 
     private static final int VALUE_BYTES = 1024;
 
+    private static final KeyGroupRange ALL_KEY_GROUPS =
+            new KeyGroupRange(0, IncrementalTestHarness.MAX_PARALLELISM - 1);
+
     private static Path disk;
 
     @TempDir Path tempDir;
@@ -154,10 +157,7 @@ class LocalDiskFullTest {
                             .withSetting("state.backend.rocksdb.writebuffer.size", "2mb");
         }
         IncrementalRocksDBKeyedStateBackend<Integer> backend =
-                onFullDisk.createBackend(
-                        stateBackend,
-                        new KeyGroupRange(0, IncrementalTestHarness.MAX_PARALLELISM - 1),
-                        Collections.emptyList());
+                onFullDisk.createBackend(stateBackend, ALL_KEY_GROUPS, Collections.emptyList());
         List<String> values = values(1_000, 1);
         write(backend, values, 0);
         IncrementalRemoteKeyedStateHandle completed = onFullDisk.checkpoint(backend, 1L, storage);
@@ -192,11 +192,7 @@ class LocalDiskFullTest {
         assertThat(RocksDBInstance.openInstances()).isEqualTo(instancesBefore);
         assertThat(filesBelow(disk)).as("files left on the full disk").isEmpty();
 
-        IncrementalRocksDBKeyedStateBackend<Integer> restored =
-                onLargeDisk.createBackend(
-                        new KeyGroupRange(0, IncrementalTestHarness.MAX_PARALLELISM - 1),
-                        Collections.singletonList(completed));
-        assertHolds(restored, values, 0);
+        assertRestoresOnLargeDisk(Collections.singletonList(completed), values);
     }
 
     @Test
@@ -208,15 +204,8 @@ class LocalDiskFullTest {
         onLargeDisk.register(checkpoint);
         onLargeDisk.dispose(source);
 
-        assertRestoreFailsOnFullDisk(
-                new KeyGroupRange(0, IncrementalTestHarness.MAX_PARALLELISM - 1),
-                Collections.singletonList(checkpoint));
-
-        IncrementalRocksDBKeyedStateBackend<Integer> restored =
-                onLargeDisk.createBackend(
-                        new KeyGroupRange(0, IncrementalTestHarness.MAX_PARALLELISM - 1),
-                        Collections.singletonList(checkpoint));
-        assertHolds(restored, values, 0);
+        assertRestoreFailsOnFullDisk(Collections.singletonList(checkpoint));
+        assertRestoresOnLargeDisk(Collections.singletonList(checkpoint), values);
     }
 
     @Test
@@ -239,18 +228,27 @@ class LocalDiskFullTest {
             onLargeDisk.dispose(source);
         }
 
-        KeyGroupRange all = new KeyGroupRange(0, IncrementalTestHarness.MAX_PARALLELISM - 1);
-        assertRestoreFailsOnFullDisk(all, handles);
-
-        assertHolds(onLargeDisk.createBackend(all, handles), values, 0);
+        assertRestoreFailsOnFullDisk(handles);
+        assertRestoresOnLargeDisk(handles, values);
     }
 
-    private void assertRestoreFailsOnFullDisk(
-            KeyGroupRange range, Collection<KeyedStateHandle> handles) throws IOException {
-        assertThatThrownBy(() -> onFullDisk.createBackend(range, handles))
-                .satisfies(LocalDiskFullTest::assertNamesTheFullDisk);
+    private void assertRestoreFailsOnFullDisk(Collection<KeyedStateHandle> handles)
+            throws IOException {
+        assertThatThrownBy(() -> onFullDisk.createBackend(ALL_KEY_GROUPS, handles))
+                .satisfies(LocalDiskFullTest::assertNamesTheFullDisk)
+                // a full local disk is not worth another attempt
+                .satisfies(
+                        e ->
+                                assertThat(ExceptionUtils.stringifyException(e))
+                                        .contains("after 1 attempt:")
+                                        .doesNotContain("attempt 2"));
         assertThat(RocksDBInstance.openInstances()).isEqualTo(instancesBefore);
         assertThat(filesBelow(disk)).as("files left on the full disk").isEmpty();
+    }
+
+    private void assertRestoresOnLargeDisk(
+            Collection<KeyedStateHandle> handles, List<String> values) throws Exception {
+        assertHolds(onLargeDisk.createBackend(ALL_KEY_GROUPS, handles), values, 0);
     }
 
     private static void assertNamesTheFullDisk(Throwable failure) {

@@ -6,6 +6,7 @@ import org.apache.flink.util.IOUtils;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,6 +87,31 @@ class TransferRetryPolicyTest {
                         });
         assertThat(attempts).hasValue(3);
         assertThat(sleeps).hasSize(2);
+    }
+
+    @Test
+    void failureToWriteTheLocalDiskIsNotRetried() {
+        TransferRetryPolicy policy = policy(3, 0.0);
+        assertThatThrownBy(
+                        () ->
+                                policy.call(
+                                        "download 000042.sst",
+                                        () -> {
+                                            attempts.incrementAndGet();
+                                            // wrapped, as the downloader names the file it read
+                                            throw new IOException(
+                                                    "Could not download",
+                                                    new LocalWriteFailure(
+                                                            Paths.get("db", "000042.sst"),
+                                                            new IOException(
+                                                                    "No space left on device")));
+                                        },
+                                        TransferCancellation.registeredWith(
+                                                new CloseableRegistry())))
+                .hasMessageContaining("Could not download 000042.sst after 1 attempt: ")
+                .hasRootCauseMessage("No space left on device");
+        assertThat(attempts).hasValue(1);
+        assertThat(sleeps).isEmpty();
     }
 
     @Test
