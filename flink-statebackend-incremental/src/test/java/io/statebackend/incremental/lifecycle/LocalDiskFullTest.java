@@ -30,6 +30,7 @@ import org.rocksdb.DBOptions;
 import org.rocksdb.RateLimiter;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -195,6 +196,34 @@ class LocalDiskFullTest {
         assertRestoresOnLargeDisk(Collections.singletonList(completed), values);
     }
 
+    /**
+     * The disk fills up from outside (another task, a log) while the memtables are already flushed:
+     * the checkpoint cannot write its copy of the MANIFEST. That checkpoint fails, leaves nothing
+     * of itself on the disk, and the backend keeps working once there is space again.
+     */
+    @Test
+    void checkpointOnAFullDiskFailsAndTheNextOneSucceedsOnceThereIsSpace() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = onFullDisk.createBackend();
+        List<String> values = values(1_000, 5);
+        write(backend, values, 0);
+        backend.flush();
+        List<Path> before = filesBelow(disk);
+
+        Path filler = disk.resolve("filler");
+        fillDisk(filler);
+        assertThatThrownBy(() -> onFullDisk.checkpoint(backend, 1L, storage))
+                .satisfies(LocalDiskFullTest::assertNamesTheFullDisk);
+        assertThat(filesBelow(disk))
+                .as("files of the failed checkpoint left on the disk")
+                .containsExactlyInAnyOrderElementsOf(with(before, filler));
+
+        Files.delete(filler);
+        IncrementalRemoteKeyedStateHandle checkpoint = onFullDisk.checkpoint(backend, 2L, storage);
+        onFullDisk.register(checkpoint);
+        assertHolds(backend, values, 0);
+        assertRestoresOnLargeDisk(Collections.singletonList(checkpoint), values);
+    }
+
     @Test
     void restoreIntoAFullDiskFailsAndLeavesNothing() throws Exception {
         List<String> values = values(2 * DISK_MB * 1024, 3);
@@ -308,6 +337,26 @@ class LocalDiskFullTest {
                     .as("key %s", from + i)
                     .isEqualTo(values.get(i));
         }
+    }
+
+    /** Writes {@code filler} until the disk has no room left. */
+    private static void fillDisk(Path filler) throws IOException {
+        byte[] block = new byte[4096];
+        try (OutputStream out = Files.newOutputStream(filler)) {
+            while (true) {
+                out.write(block);
+            }
+        } catch (IOException e) {
+            if (!String.valueOf(e.getMessage()).contains("No space left on device")) {
+                throw e;
+            }
+        }
+    }
+
+    private static List<Path> with(List<Path> paths, Path more) {
+        List<Path> all = new ArrayList<>(paths);
+        all.add(more);
+        return all;
     }
 
     private static List<Path> filesBelow(Path root) throws IOException {
