@@ -216,33 +216,24 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             throw new IOException(
                     "Could not take checkpoint " + checkpointId + ": the backend is closing.", e);
         }
-        final File localCopy;
+        File localCopy;
         final File checkpointDirectory;
         try (lease) {
             localCopy = type.isSavepoint() ? null : prepareLocalCopyDirectory(checkpointId);
-            checkpointDirectory =
-                    localCopy != null
-                            ? new File(localCopy, LOCAL_DB_DIRECTORY)
-                            : new File(
-                                    instanceDirectory,
-                                    "chk-"
-                                            + checkpointId
-                                            + "-"
-                                            + localDirectoryCounter.incrementAndGet());
-            try (Checkpoint checkpoint = Checkpoint.create(db)) {
-                // flushes the memtables (the write-ahead log is off) and hard-links the live files
-                checkpoint.createCheckpoint(checkpointDirectory.getAbsolutePath());
-            } catch (Throwable t) {
-                FileUtils.deleteDirectoryQuietly(
-                        localCopy != null ? localCopy : checkpointDirectory);
-                throw new IOException(
-                        "Could not take the RocksDB checkpoint for checkpoint "
-                                + checkpointId
-                                + " in "
-                                + checkpointDirectory
-                                + ": "
-                                + t.getMessage(),
-                        t);
+            if (localCopy != null && !takeLocalCopy(checkpointId, localCopy)) {
+                localCopy = null;
+            }
+            if (localCopy != null) {
+                checkpointDirectory = new File(localCopy, LOCAL_DB_DIRECTORY);
+            } else {
+                checkpointDirectory =
+                        new File(
+                                instanceDirectory,
+                                "chk-"
+                                        + checkpointId
+                                        + "-"
+                                        + localDirectoryCounter.incrementAndGet());
+                createRocksDBCheckpoint(checkpointId, checkpointDirectory, checkpointDirectory);
             }
         }
         final File[] files = checkpointDirectory.listFiles();
@@ -272,6 +263,47 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         }
         return new IncrementalSnapshotResources(
                 checkpointDirectory, files, localCopy, metaInfos, referred);
+    }
+
+    /**
+     * Takes the RocksDB checkpoint as the local copy; returns false, with nothing of it left, if
+     * that failed. The local state directory may sit on another disk, full or failing: the
+     * checkpoint does not need it, recovery then downloads instead.
+     */
+    private boolean takeLocalCopy(long checkpointId, File localCopy) {
+        try {
+            createRocksDBCheckpoint(
+                    checkpointId, new File(localCopy, LOCAL_DB_DIRECTORY), localCopy);
+            return true;
+        } catch (IOException e) {
+            LOG.warn(
+                    "Could not take checkpoint {} as a local copy in {}; it is taken without one.",
+                    checkpointId,
+                    localCopy,
+                    e);
+            return false;
+        }
+    }
+
+    /**
+     * Flushes the memtables (the write-ahead log is off) and hard-links the live files into {@code
+     * checkpointDirectory}; on failure deletes {@code owningDirectory}, which contains it.
+     */
+    private void createRocksDBCheckpoint(
+            long checkpointId, File checkpointDirectory, File owningDirectory) throws IOException {
+        try (Checkpoint checkpoint = Checkpoint.create(db)) {
+            checkpoint.createCheckpoint(checkpointDirectory.getAbsolutePath());
+        } catch (Throwable t) {
+            FileUtils.deleteDirectoryQuietly(owningDirectory);
+            throw new IOException(
+                    "Could not take the RocksDB checkpoint for checkpoint "
+                            + checkpointId
+                            + " in "
+                            + checkpointDirectory
+                            + ": "
+                            + t.getMessage(),
+                    t);
+        }
     }
 
     /**

@@ -5,13 +5,23 @@ import io.statebackend.incremental.IncrementalRocksDBOptionsFactory;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.testutils.IncrementalTestHarness;
+import io.statebackend.incremental.testutils.KeyedBackends;
 import io.statebackend.incremental.testutils.TestStreamFactories;
 
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.typeutils.base.IntSerializer;
+import org.apache.flink.runtime.checkpoint.CheckpointOptions;
+import org.apache.flink.runtime.jobgraph.JobVertexID;
+import org.apache.flink.runtime.operators.testutils.MockEnvironment;
 import org.apache.flink.runtime.state.CheckpointStreamFactory;
 import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.LocalRecoveryConfig;
+import org.apache.flink.runtime.state.LocalSnapshotDirectoryProviderImpl;
+import org.apache.flink.runtime.state.SnapshotResult;
+import org.apache.flink.runtime.state.TestTaskStateManager;
 import org.apache.flink.util.ExceptionUtils;
 import org.apache.flink.util.FileUtils;
 
@@ -222,6 +232,51 @@ class LocalDiskFullTest {
         onFullDisk.register(checkpoint);
         assertHolds(backend, values, 0);
         assertRestoresOnLargeDisk(Collections.singletonList(checkpoint), values);
+    }
+
+    /**
+     * Local recovery keeps its copies in a directory on another, full disk: a checkpoint is still
+     * taken, without a local copy, and nothing of the failed copy stays on that disk.
+     */
+    @Test
+    void checkpointWithLocalRecoveryOnAFullDiskIsTakenWithoutALocalCopy() throws Exception {
+        LocalSnapshotDirectoryProviderImpl localState =
+                new LocalSnapshotDirectoryProviderImpl(
+                        disk.resolve("local-state").toFile(), new JobID(), new JobVertexID(), 0);
+        List<String> values = values(DISK_MB * 1024, 6);
+        try (MockEnvironment env =
+                MockEnvironment.builder()
+                        .setTaskStateManager(
+                                new TestTaskStateManager(
+                                        LocalRecoveryConfig.backupAndRecoveryEnabled(localState)))
+                        .build()) {
+            IncrementalRocksDBKeyedStateBackend<Integer> backend =
+                    KeyedBackends.create(
+                            new IncrementalRocksDBStateBackend(true)
+                                    .withLocalDirectories(tempDir.resolve("db-disk").toString()),
+                            env,
+                            IntSerializer.INSTANCE,
+                            IncrementalTestHarness.MAX_PARALLELISM,
+                            ALL_KEY_GROUPS,
+                            Collections.emptyList());
+            try {
+                write(backend, values, 0);
+                SnapshotResult<KeyedStateHandle> result =
+                        IncrementalTestHarness.snapshotResult(
+                                backend,
+                                1L,
+                                storage,
+                                CheckpointOptions.forCheckpointWithDefaultLocation());
+                assertThat(result.getTaskLocalSnapshot()).isNull();
+                assertThat(filesBelow(disk)).as("files of the failed local copy").isEmpty();
+                IncrementalRemoteKeyedStateHandle checkpoint =
+                        (IncrementalRemoteKeyedStateHandle) result.getJobManagerOwnedSnapshot();
+                onLargeDisk.register(checkpoint);
+                assertRestoresOnLargeDisk(Collections.singletonList(checkpoint), values);
+            } finally {
+                backend.dispose();
+            }
+        }
     }
 
     @Test

@@ -118,10 +118,22 @@ public final class IncrementalTestHarness implements AutoCloseable {
             CheckpointStreamFactory factory,
             CheckpointOptions options)
             throws Exception {
+        return (IncrementalRemoteKeyedStateHandle)
+                snapshotResult(backend, checkpointId, factory, options)
+                        .getJobManagerOwnedSnapshot();
+    }
+
+    /** Takes a checkpoint, runs its asynchronous part on this thread and returns both handles. */
+    public static SnapshotResult<KeyedStateHandle> snapshotResult(
+            IncrementalRocksDBKeyedStateBackend<Integer> backend,
+            long checkpointId,
+            CheckpointStreamFactory factory,
+            CheckpointOptions options)
+            throws Exception {
         RunnableFuture<SnapshotResult<KeyedStateHandle>> future =
                 backend.snapshot(checkpointId, checkpointId * 10, factory, options);
         future.run();
-        return (IncrementalRemoteKeyedStateHandle) future.get().getJobManagerOwnedSnapshot();
+        return future.get();
     }
 
     public IncrementalRemoteKeyedStateHandle checkpoint(
