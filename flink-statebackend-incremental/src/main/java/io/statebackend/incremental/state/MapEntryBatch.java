@@ -122,10 +122,6 @@ final class MapEntryBatch {
         return size;
     }
 
-    boolean isFull() {
-        return size == capacity;
-    }
-
     /** How many bytes the entries took, to size the next batch. */
     int usedBytes() {
         return used;

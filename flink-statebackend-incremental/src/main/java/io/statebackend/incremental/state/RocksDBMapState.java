@@ -519,13 +519,10 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
         private void loadBatch() {
             MapEntryBatch previous = batch != null && batch.size() > 0 ? batch : null;
             MapEntryBatch next =
-                    previous == null
-                            ? new MapEntryBatch(
-                                    ITERATION_BATCH_SIZE,
-                                    INITIAL_BATCH_ENTRIES,
-                                    INITIAL_BATCH_BYTES)
-                            : new MapEntryBatch(
-                                    ITERATION_BATCH_SIZE, previous.size(), previous.usedBytes());
+                    new MapEntryBatch(
+                            ITERATION_BATCH_SIZE,
+                            previous == null ? INITIAL_BATCH_ENTRIES : previous.size(),
+                            previous == null ? INITIAL_BATCH_BYTES : previous.usedBytes());
             try (RocksIterator iterator = newIterator()) {
                 exhausted = next.fill(iterator, prefix, previous);
             } catch (RocksDBException e) {

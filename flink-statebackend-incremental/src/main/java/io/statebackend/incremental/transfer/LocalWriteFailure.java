@@ -1,7 +1,5 @@
 package io.statebackend.incremental.transfer;
 
-import javax.annotation.Nullable;
-
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -13,12 +11,7 @@ final class LocalWriteFailure extends IOException {
 
     private static final long serialVersionUID = 1L;
 
-    LocalWriteFailure(@Nullable Path file, IOException cause) {
-        super(
-                "Could not write "
-                        + (file == null ? "a local file" : file.toString())
-                        + ": "
-                        + cause.getMessage(),
-                cause);
+    LocalWriteFailure(Path file, IOException cause) {
+        super("Could not write " + file + ": " + cause.getMessage(), cause);
     }
 }

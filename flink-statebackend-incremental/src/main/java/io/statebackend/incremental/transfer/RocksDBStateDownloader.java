@@ -356,8 +356,10 @@ public final class RocksDBStateDownloader {
                                     + " stopped: the download was cancelled.");
             // a file system may report a failed write only when the file is closed
             closeableRegistry.unregisterCloseable(out);
+            final OutputStream written = out;
+            out = null;
             try {
-                out.close();
+                written.close();
             } catch (IOException e) {
                 throw new LocalWriteFailure(target, e);
             }

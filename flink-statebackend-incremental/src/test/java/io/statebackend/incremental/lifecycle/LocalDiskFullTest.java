@@ -201,7 +201,9 @@ class LocalDiskFullTest {
 
         onFullDisk.dispose(backend);
         assertThat(RocksDBInstance.openInstances()).isEqualTo(instancesBefore);
-        assertThat(filesBelow(disk)).as("files left on the full disk").isEmpty();
+        assertThat(TestStreamFactories.filesBelow(disk))
+                .as("files left on the full disk")
+                .isEmpty();
 
         assertRestoresOnLargeDisk(Collections.singletonList(completed), values);
     }
@@ -217,13 +219,13 @@ class LocalDiskFullTest {
         List<String> values = values(1_000, 5);
         write(backend, values, 0);
         backend.flush();
-        List<Path> before = filesBelow(disk);
+        List<Path> before = TestStreamFactories.filesBelow(disk);
 
         Path filler = disk.resolve("filler");
         fillDisk(filler);
         assertThatThrownBy(() -> onFullDisk.checkpoint(backend, 1L, storage))
                 .satisfies(LocalDiskFullTest::assertNamesTheFullDisk);
-        assertThat(filesBelow(disk))
+        assertThat(TestStreamFactories.filesBelow(disk))
                 .as("files of the failed checkpoint left on the disk")
                 .containsExactlyInAnyOrderElementsOf(with(before, filler));
 
@@ -268,7 +270,9 @@ class LocalDiskFullTest {
                                 storage,
                                 CheckpointOptions.forCheckpointWithDefaultLocation());
                 assertThat(result.getTaskLocalSnapshot()).isNull();
-                assertThat(filesBelow(disk)).as("files of the failed local copy").isEmpty();
+                assertThat(TestStreamFactories.filesBelow(disk))
+                        .as("files of the failed local copy")
+                        .isEmpty();
                 IncrementalRemoteKeyedStateHandle checkpoint =
                         (IncrementalRemoteKeyedStateHandle) result.getJobManagerOwnedSnapshot();
                 onLargeDisk.register(checkpoint);
@@ -327,7 +331,9 @@ class LocalDiskFullTest {
                                         .contains("after 1 attempt:")
                                         .doesNotContain("attempt 2"));
         assertThat(RocksDBInstance.openInstances()).isEqualTo(instancesBefore);
-        assertThat(filesBelow(disk)).as("files left on the full disk").isEmpty();
+        assertThat(TestStreamFactories.filesBelow(disk))
+                .as("files left on the full disk")
+                .isEmpty();
     }
 
     private void assertRestoresOnLargeDisk(
@@ -412,14 +418,6 @@ class LocalDiskFullTest {
         List<Path> all = new ArrayList<>(paths);
         all.add(more);
         return all;
-    }
-
-    private static List<Path> filesBelow(Path root) throws IOException {
-        try (Stream<Path> paths = Files.walk(root)) {
-            List<Path> files = new ArrayList<>();
-            paths.filter(Files::isRegularFile).forEach(files::add);
-            return files;
-        }
     }
 
     /** Flushes and compactions write at 2 MB/s, slower than the task fills a memtable. */
