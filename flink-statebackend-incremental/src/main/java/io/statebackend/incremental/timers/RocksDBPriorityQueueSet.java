@@ -69,6 +69,9 @@ public final class RocksDBPriorityQueueSet<T>
     /** The key-group id as the big-endian prefix of all keys of this queue. */
     private final byte[] keyGroupPrefix;
 
+    /** The prefix of the next key-group, where iterators over this one stop; null if none. */
+    @Nullable private final byte[] nextKeyGroupPrefix;
+
     /** The smallest (at most {@link #cacheCapacity}) keys of this key-group, in sorted order. */
     private final SortedKeyCache cache;
 
@@ -128,6 +131,8 @@ public final class RocksDBPriorityQueueSet<T>
         this.cacheCapacity = cacheCapacity;
         this.keyGroupPrefix = new byte[keyGroupPrefixBytes];
         CompositeKeySerializationUtils.serializeKeyGroup(keyGroupId, keyGroupPrefix);
+        this.nextKeyGroupPrefix =
+                KeyGroupIterator.nextKeyGroupPrefix(keyGroupId, keyGroupPrefixBytes);
         this.cache = new SortedKeyCache(cacheCapacity);
         this.outputView = new DataOutputSerializer(64);
         this.inputView = new DataInputDeserializer();
@@ -250,8 +255,8 @@ public final class RocksDBPriorityQueueSet<T>
         }
         int count = 0;
         writes.flushUnchecked();
-        try (RocksIterator iterator = db.newIterator(columnFamily, readOptions)) {
-            iterator.seek(keyGroupPrefix);
+        try (KeyGroupIterator opened = openIterator(keyGroupPrefix)) {
+            final RocksIterator iterator = opened.iterator();
             while (iterator.isValid() && isKeyOfThisKeyGroup(iterator.key())) {
                 count++;
                 iterator.next();
@@ -284,14 +289,7 @@ public final class RocksDBPriorityQueueSet<T>
     @Override
     public CloseableIterator<T> iterator() {
         writes.flushUnchecked();
-        final RocksIterator rocksIterator = db.newIterator(columnFamily, readOptions);
-        try {
-            rocksIterator.seek(keyGroupPrefix);
-        } catch (RuntimeException e) {
-            rocksIterator.close();
-            throw e;
-        }
-        return new KeyGroupElementIterator(rocksIterator);
+        return new KeyGroupElementIterator(openIterator(keyGroupPrefix));
     }
 
     // ------------------------------------------------------------------------
@@ -326,8 +324,8 @@ public final class RocksDBPriorityQueueSet<T>
         final byte[] seekKey = seekHint != null ? seekHint : keyGroupPrefix;
         seekHint = null;
         writes.flushUnchecked();
-        try (RocksIterator iterator = db.newIterator(columnFamily, readOptions)) {
-            iterator.seek(seekKey);
+        try (KeyGroupIterator opened = openIterator(seekKey)) {
+            final RocksIterator iterator = opened.iterator();
             while (cache.size() < cacheCapacity && iterator.isValid()) {
                 final byte[] key = iterator.key();
                 if (!isKeyOfThisKeyGroup(key)) {
@@ -346,6 +344,10 @@ public final class RocksDBPriorityQueueSet<T>
                             + " from RocksDB.",
                     e);
         }
+    }
+
+    private KeyGroupIterator openIterator(byte[] seekKey) {
+        return new KeyGroupIterator(db, columnFamily, readOptions, nextKeyGroupPrefix, seekKey);
     }
 
     private boolean isKeyOfThisKeyGroup(byte[] key) {
@@ -413,19 +415,19 @@ public final class RocksDBPriorityQueueSet<T>
         /** Own view, so that iterating does not interfere with the queue's deserialization. */
         private final DataInputDeserializer iteratorInputView = new DataInputDeserializer();
 
-        /** The native iterator, or null once closed. */
-        @Nullable private RocksIterator rocksIterator;
+        /** The native iterator and its read options, or null once closed. */
+        @Nullable private KeyGroupIterator opened;
 
-        private KeyGroupElementIterator(RocksIterator rocksIterator) {
-            this.rocksIterator = rocksIterator;
+        private KeyGroupElementIterator(KeyGroupIterator opened) {
+            this.opened = opened;
         }
 
         @Override
         public boolean hasNext() {
-            final RocksIterator current = rocksIterator;
-            if (current == null) {
+            if (opened == null) {
                 return false;
             }
+            final RocksIterator current = opened.iterator();
             if (current.isValid() && isKeyOfThisKeyGroup(current.key())) {
                 return true;
             }
@@ -448,7 +450,7 @@ public final class RocksDBPriorityQueueSet<T>
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
-            final RocksIterator current = rocksIterator;
+            final RocksIterator current = opened.iterator();
             final byte[] key = current.key();
             current.next();
             return deserializeElement(key, iteratorInputView);
@@ -456,9 +458,9 @@ public final class RocksDBPriorityQueueSet<T>
 
         @Override
         public void close() {
-            final RocksIterator current = rocksIterator;
+            final KeyGroupIterator current = opened;
             if (current != null) {
-                rocksIterator = null;
+                opened = null;
                 current.close();
             }
         }

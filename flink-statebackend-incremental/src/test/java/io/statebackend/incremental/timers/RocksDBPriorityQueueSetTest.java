@@ -23,6 +23,8 @@ import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
 import org.rocksdb.FlushOptions;
+import org.rocksdb.PerfContext;
+import org.rocksdb.PerfLevel;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -269,6 +271,77 @@ class RocksDBPriorityQueueSetTest {
         assertThat(model).isEmpty();
         assertThat(neighbourBelow.size()).isEqualTo(5_000);
         assertThat(neighbourAbove.size()).isEqualTo(5_000);
+    }
+
+    /**
+     * Reads of a key-group stop at its end: the tombstones that polling left at the front of the
+     * next key-group are not skipped by a refill, a count or an iterator of this one.
+     */
+    @ParameterizedTest(name = "keyGroupPrefixBytes={0}")
+    @ValueSource(ints = {1, 2})
+    void readsDoNotSkipTheTombstonesOfTheNextKeyGroup(int keyGroupPrefixBytes) throws Exception {
+        final RocksDBPriorityQueueSet<Long> drained = newQueue(8, keyGroupPrefixBytes, 16);
+        for (long i = 0; i < 2_000; i++) {
+            drained.add(i);
+        }
+        while (drained.poll() != null) {
+            // leaves 2,000 tombstones at the front of key-group 8
+        }
+        drained.add(1_000_000L);
+        newQueue(7, keyGroupPrefixBytes, 16).addAll(Arrays.asList(3L, 1L, 2L));
+        writes.flushUnchecked();
+
+        final RocksDBPriorityQueueSet<Long> queue = newQueue(7, keyGroupPrefixBytes, 16);
+        final PerfContext perf = db.getPerfContext();
+        db.setPerfLevel(PerfLevel.ENABLE_COUNT);
+        try {
+            perf.reset();
+            assertThat(queue.peek()).isEqualTo(1L);
+            assertThat(perf.getInternalDeleteSkippedCount())
+                    .as("tombstones skipped by a refill")
+                    .isZero();
+
+            perf.reset();
+            assertThat(newQueue(7, keyGroupPrefixBytes, 2).size()).isEqualTo(3);
+            assertThat(perf.getInternalDeleteSkippedCount())
+                    .as("tombstones skipped by size()")
+                    .isZero();
+
+            perf.reset();
+            final List<Long> iterated = new ArrayList<>();
+            try (CloseableIterator<Long> iterator = queue.iterator()) {
+                iterator.forEachRemaining(iterated::add);
+            }
+            assertThat(iterated).containsExactly(1L, 2L, 3L);
+            assertThat(perf.getInternalDeleteSkippedCount())
+                    .as("tombstones skipped by an iterator")
+                    .isZero();
+        } finally {
+            db.setPerfLevel(PerfLevel.DISABLE);
+        }
+        assertThat(newQueue(8, keyGroupPrefixBytes, 16).peek()).isEqualTo(1_000_000L);
+    }
+
+    @Test
+    void lastKeyGroupOfItsPrefixIsReadWithoutBound() {
+        final RocksDBPriorityQueueSet<Long> last = newQueue(255, 1, 2);
+        last.addAll(Arrays.asList(5L, 4L, 6L));
+        newQueue(254, 1, 2).add(1L);
+        assertThat(newQueue(255, 1, 2).size()).isEqualTo(3);
+        assertThat(last.poll()).isEqualTo(4L);
+        assertThat(last.poll()).isEqualTo(5L);
+        assertThat(last.poll()).isEqualTo(6L);
+        assertThat(last.poll()).isNull();
+    }
+
+    @Test
+    void nextKeyGroupPrefixIsTheFollowingIdOrNone() {
+        assertThat(KeyGroupIterator.nextKeyGroupPrefix(0, 1)).containsExactly(1);
+        assertThat(KeyGroupIterator.nextKeyGroupPrefix(127, 1)).containsExactly(0x80);
+        assertThat(KeyGroupIterator.nextKeyGroupPrefix(255, 1)).isNull();
+        assertThat(KeyGroupIterator.nextKeyGroupPrefix(255, 2)).containsExactly(1, 0);
+        assertThat(KeyGroupIterator.nextKeyGroupPrefix(0x1234, 2)).containsExactly(0x12, 0x35);
+        assertThat(KeyGroupIterator.nextKeyGroupPrefix(0xFFFF, 2)).isNull();
     }
 
     @Test
