@@ -11,6 +11,7 @@ import io.statebackend.incremental.snapshot.RocksDBFullSnapshotStrategy;
 import io.statebackend.incremental.snapshot.RocksDBIncrementalSnapshotOperation;
 import io.statebackend.incremental.snapshot.SstUploadAhead;
 import io.statebackend.incremental.state.AbstractRocksDBState;
+import io.statebackend.incremental.state.PrefixIterators;
 import io.statebackend.incremental.state.RocksDBStateContext;
 import io.statebackend.incremental.state.RocksDBStateKeysIterator;
 import io.statebackend.incremental.state.RocksDBStates;
@@ -142,6 +143,10 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     private final Map<String, AbstractRocksDBState<K, ?, ?>> createdStates = new LinkedHashMap<>();
 
     private final StateKeyBuilder<K> sharedKeyBuilder;
+
+    /** Bounded iterators for the task thread's reads of map states. */
+    private final PrefixIterators prefixIterators;
+
     private final int keyGroupPrefixBytes;
     private final PriorityQueueSetFactory priorityQueueFactory;
     @Nullable private final HeapPriorityQueuesManager heapQueues;
@@ -210,6 +215,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         this.registeredStates = registeredStates;
         this.keyGroupPrefixBytes = keyGroupPrefixBytes;
         this.sharedKeyBuilder = new StateKeyBuilder<>(keySerializer, keyGroupPrefixBytes, 32);
+        this.prefixIterators = new PrefixIterators(db, instance.getReadOptions());
         this.ttlCleanup =
                 new TtlBackgroundCleanup(
                         db,
@@ -299,6 +305,11 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
     @Override
     public ReadOptions getReadOptions() {
         return instance.getReadOptions();
+    }
+
+    @Override
+    public PrefixIterators getPrefixIterators() {
+        return prefixIterators;
     }
 
     @Override
@@ -815,6 +826,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         registeredStates.clear();
         // reporters may still read the gauges: they must not reach the closed database
         nativeMetrics.close();
+        prefixIterators.close();
         instance.close();
         if (uploadAhead != null) {
             // after the database: RocksDB calls its listener until it is closed

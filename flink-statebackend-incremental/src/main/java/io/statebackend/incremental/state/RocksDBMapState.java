@@ -153,7 +153,7 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
     @Override
     public boolean isEmpty() {
         byte[] prefix = currentKeyAndNamespace();
-        try (RocksIterator iterator = newIterator()) {
+        try (RocksIterator iterator = newIterator(prefix)) {
             iterator.seek(prefix);
             return !(iterator.isValid() && startsWith(iterator.key(), prefix));
         }
@@ -162,7 +162,7 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
     @Override
     public void clear() {
         byte[] prefix = currentKeyAndNamespace();
-        try (RocksIterator iterator = newIterator();
+        try (RocksIterator iterator = newIterator(prefix);
                 WriteBatch batch = new WriteBatch()) {
             for (iterator.seek(prefix);
                     iterator.isValid() && startsWith(iterator.key(), prefix);
@@ -226,8 +226,9 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
         return isNull ? null : serializer.deserialize(in);
     }
 
-    private RocksIterator newIterator() {
-        return backend.getDb().newIterator(columnFamily, backend.getReadOptions());
+    /** An iterator that ends with the keys starting with {@code prefix}. */
+    private RocksIterator newIterator(byte[] prefix) {
+        return backend.getPrefixIterators().open(columnFamily, prefix);
     }
 
     static boolean startsWith(byte[] bytes, byte[] prefix) {
@@ -250,7 +251,9 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
         byte[] prefix = keyBuilder.buildCompositeKeyNamespace(namespace, safeNamespaceSerializer);
         Map<UK, UV> result = new HashMap<>();
         DataInputDeserializer in = new DataInputDeserializer();
-        try (RocksIterator iterator = newIterator()) {
+        // queryable state reads from other threads than the task's: not through PrefixIterators
+        try (RocksIterator iterator =
+                backend.getDb().newIterator(columnFamily, backend.getReadOptions())) {
             for (iterator.seek(prefix);
                     iterator.isValid() && startsWith(iterator.key(), prefix);
                     iterator.next()) {
@@ -523,7 +526,7 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
                             ITERATION_BATCH_SIZE,
                             previous == null ? INITIAL_BATCH_ENTRIES : previous.size(),
                             previous == null ? INITIAL_BATCH_BYTES : previous.usedBytes());
-            try (RocksIterator iterator = newIterator()) {
+            try (RocksIterator iterator = newIterator(prefix)) {
                 exhausted = next.fill(iterator, prefix, previous);
             } catch (RocksDBException e) {
                 throw new FlinkRuntimeException(

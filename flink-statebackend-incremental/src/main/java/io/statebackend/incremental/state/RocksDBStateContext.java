@@ -13,6 +13,9 @@ public interface RocksDBStateContext<K> {
 
     ReadOptions getReadOptions();
 
+    /** Iterators bounded to a key prefix, for the task thread's reads of one map. */
+    PrefixIterators getPrefixIterators();
+
     WriteOptions getWriteOptions();
 
     /** The builder that already holds the current key and key-group; shared by all states. */

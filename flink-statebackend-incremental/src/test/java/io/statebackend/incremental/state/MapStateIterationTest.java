@@ -1,6 +1,7 @@
 package io.statebackend.incremental.state;
 
 import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
+import io.statebackend.incremental.testutils.IncrementalTestHarness;
 import io.statebackend.incremental.testutils.KeyedBackends;
 
 import org.apache.flink.api.common.state.MapState;
@@ -9,6 +10,7 @@ import org.apache.flink.api.common.typeutils.base.IntSerializer;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.runtime.operators.testutils.MockEnvironment;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 
@@ -16,6 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.PerfContext;
+import org.rocksdb.PerfLevel;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -144,6 +148,51 @@ class MapStateIterationTest {
         assertThat(map.get(7L)).isNull();
         assertThat(map.contains(8L)).isFalse();
         assertThat(map.get(8L)).isNull();
+    }
+
+    /**
+     * Reads of one key's map end with its entries: the tombstones that clearing the map of the next
+     * key left behind are not skipped by an iteration, {@code isEmpty()} or {@code clear()}.
+     */
+    @Test
+    void readsOfAMapDoNotSkipTheTombstonesOfTheNextKey() throws Exception {
+        int key = 0;
+        int next = key + 1;
+        while (KeyGroupRangeAssignment.assignToKeyGroup(
+                        next, IncrementalTestHarness.MAX_PARALLELISM)
+                != KeyGroupRangeAssignment.assignToKeyGroup(
+                        key, IncrementalTestHarness.MAX_PARALLELISM)) {
+            next++;
+        }
+        backend.setCurrentKey(next);
+        for (long i = 0; i < 2_000; i++) {
+            map.put(i, "cleared");
+        }
+        map.clear();
+        backend.setCurrentKey(key);
+        map.put(1L, "one");
+        map.put(2L, "two");
+
+        PerfContext perf = backend.getDb().getPerfContext();
+        backend.getDb().setPerfLevel(PerfLevel.ENABLE_COUNT);
+        try {
+            perf.reset();
+            assertThat(read()).containsOnlyKeys(1L, 2L);
+            assertThat(perf.getInternalDeleteSkippedCount()).as("skipped by an iteration").isZero();
+
+            perf.reset();
+            assertThat(map.isEmpty()).isFalse();
+            assertThat(perf.getInternalDeleteSkippedCount()).as("skipped by isEmpty()").isZero();
+
+            perf.reset();
+            map.clear();
+            assertThat(perf.getInternalDeleteSkippedCount()).as("skipped by clear()").isZero();
+        } finally {
+            backend.getDb().setPerfLevel(PerfLevel.DISABLE);
+        }
+        assertThat(map.isEmpty()).isTrue();
+        backend.setCurrentKey(next);
+        assertThat(map.isEmpty()).isTrue();
     }
 
     private Map<Integer, Map<Long, String>> fill() throws Exception {
