@@ -104,6 +104,31 @@ class StateBenchmarksSmokeTest {
 
     @ParameterizedTest
     @ValueSource(strings = {BenchmarkBackend.INCREMENTAL, BenchmarkBackend.HASHMAP})
+    void clearedMapState(String backend) throws Exception {
+        ClearedMapStateBenchmark benchmark = open(new ClearedMapStateBenchmark(), backend);
+        int size = MapStateBenchmark.MAP_SIZE;
+        long userKeySum = (long) size * (size - 1) / 2;
+        try {
+            benchmark.clearOddKeys();
+            for (long key = 0; key < KEYS; key++) {
+                benchmark.keyed.setCurrentKey(key);
+                assertThat(benchmark.currentMapIsEmpty())
+                        .as("map of key %s", key)
+                        .isEqualTo(key % 2 == 1);
+            }
+            for (int i = 0; i < CALLS; i++) {
+                // the entries of an even key k sum to 31 * userKeySum + size * k + userKeySum
+                long keyTimesSize = benchmark.mapEntriesNextToCleared() - 32 * userKeySum;
+                assertThat(keyTimesSize % (2L * size)).isZero();
+                assertThat(keyTimesSize / size).isBetween(0L, (long) KEYS - 1);
+            }
+        } finally {
+            benchmark.closeBackend();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {BenchmarkBackend.INCREMENTAL, BenchmarkBackend.HASHMAP})
     void timers(String backend) throws Exception {
         TimerBenchmark benchmark = open(new TimerBenchmark(), backend);
         try {
