@@ -340,7 +340,7 @@ public final class RocksDBStateDownloader {
                         Files.newOutputStream(
                                 target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             } catch (IOException e) {
-                throw new LocalWriteFailure(target, e);
+                throw LocalFileFailure.writing(target, e);
             }
             closeableRegistry.registerCloseable(out);
 
@@ -361,7 +361,7 @@ public final class RocksDBStateDownloader {
             try {
                 written.close();
             } catch (IOException e) {
-                throw new LocalWriteFailure(target, e);
+                throw LocalFileFailure.writing(target, e);
             }
         } catch (CancellationException e) {
             throw e;
@@ -476,7 +476,7 @@ public final class RocksDBStateDownloader {
                 try {
                     out.write(buffer, 0, read);
                 } catch (IOException e) {
-                    throw new LocalWriteFailure(target, e);
+                    throw LocalFileFailure.writing(target, e);
                 }
             }
             size += read;

@@ -256,7 +256,7 @@ public final class RocksDBStateUploader {
         return uploadWithRetries(
                 file.toString(),
                 file.getPath().getFileName().toString(),
-                () -> Files.newInputStream(file.getPath()),
+                () -> LocalFileFailure.openForReading(file.getPath()),
                 file.getScope(),
                 streamFactory,
                 closeableRegistry,

@@ -19,8 +19,8 @@ import java.util.function.DoubleSupplier;
  * attempt up to {@code retries} more, each after an exponentially growing backoff with jitter (so
  * that the parallel transfers of many tasks, throttled together, do not retry together).
  *
- * <p>A failure is retried unless the transfers were cancelled meanwhile or it was a failure to
- * write the local disk ({@link LocalWriteFailure}), which a retry would only repeat; cancellation
+ * <p>A failure is retried unless the transfers were cancelled meanwhile or it was a failure to read
+ * or write the local disk ({@link LocalFileFailure}), which a retry would only repeat; cancellation
  * also ends a backoff at once. When a file exhausts its attempts, the exception names it and
  * carries the cause of every attempt.
  */
@@ -126,7 +126,7 @@ public final class TransferRetryPolicy {
                 }
                 failures.add(e);
                 if (failures.size() > retries
-                        || ExceptionUtils.findThrowable(e, LocalWriteFailure.class).isPresent()) {
+                        || ExceptionUtils.findThrowable(e, LocalFileFailure.class).isPresent()) {
                     throw exhausted(what, failures);
                 }
                 final long backoff = backoffMillis(failures.size());

@@ -124,6 +124,41 @@ class TransferRetriesTest {
         assertThat(TestStreamFactories.filesBelow(storage)).isEmpty();
     }
 
+    /**
+     * A local file that is gone, or cannot be read (a directory in its place), fails at its first
+     * attempt: another attempt would read the same disk.
+     */
+    @ParameterizedTest(name = "directory={0}")
+    @ValueSource(booleans = {false, true})
+    void localFileThatCannotBeReadFailsTheUploadAtOnce(boolean directory) throws Exception {
+        List<Path> local = new ArrayList<>(createFiles(tempDir.resolve("local"), 2, 50_000));
+        Path unreadable = tempDir.resolve("local").resolve("000099.sst");
+        if (directory) {
+            Files.createDirectory(unreadable);
+        }
+        local.add(unreadable);
+        Path storage = tempDir.resolve("storage");
+
+        assertThatThrownBy(
+                        () ->
+                                new RocksDBStateUploader(pool.executor(), recordingRetries(3))
+                                        .upload(
+                                                uploads(local),
+                                                TestStreamFactories.files(storage),
+                                                new CloseableRegistry()))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining(
+                        "Could not upload " + unreadable + " (SHARED) after 1 attempt: ")
+                .hasMessageContaining(
+                        "Could not read "
+                                + unreadable
+                                + ": "
+                                + (directory ? "Is a directory" : "it does not exist"))
+                .hasMessageNotContaining("attempt 2");
+        assertThat(backoffs).isEmpty();
+        assertThat(TestStreamFactories.filesBelow(storage)).isEmpty();
+    }
+
     @Test
     void cancellingDuringBackoffStopsTheUploadWithoutAnotherAttempt() throws Exception {
         checkCancelDuringBackoff(false);

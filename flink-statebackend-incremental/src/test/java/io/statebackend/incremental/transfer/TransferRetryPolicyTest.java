@@ -101,7 +101,7 @@ class TransferRetryPolicyTest {
                                             // wrapped, as the downloader names the file it read
                                             throw new IOException(
                                                     "Could not download",
-                                                    new LocalWriteFailure(
+                                                    LocalFileFailure.writing(
                                                             Paths.get("db", "000042.sst"),
                                                             new IOException(
                                                                     "No space left on device")));

@@ -5,9 +5,7 @@ import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.Setup;
 
 import java.util.Map;
 
@@ -35,9 +33,8 @@ public class ClearedMapStateBenchmark extends KeyedStateBenchmarkBase {
         }
     }
 
-    /** After the compaction of the preloaded maps (JMH runs the base class's setup first). */
-    @Setup(Level.Trial)
-    public void clearOddKeys() throws Exception {
+    @Override
+    protected void afterCompaction() throws Exception {
         for (long key = 1; key < keyCount; key += 2) {
             keyed.setCurrentKey(key);
             state.clear();

@@ -59,6 +59,7 @@ public abstract class KeyedStateBenchmarkBase {
         keyed = opened.keyed();
         preload();
         opened.compact(states);
+        afterCompaction();
     }
 
     @TearDown(Level.Trial)
@@ -71,6 +72,9 @@ public abstract class KeyedStateBenchmarkBase {
 
     /** Fills the states this benchmark reads, once per trial. */
     protected abstract void preload() throws Exception;
+
+    /** Changes the preloaded states after their compaction; nothing by default. */
+    protected void afterCompaction() throws Exception {}
 
     protected <S extends org.apache.flink.api.common.state.State> S state(
             StateDescriptor<S, ?> descriptor) throws Exception {

@@ -109,7 +109,6 @@ class StateBenchmarksSmokeTest {
         int size = MapStateBenchmark.MAP_SIZE;
         long userKeySum = (long) size * (size - 1) / 2;
         try {
-            benchmark.clearOddKeys();
             for (long key = 0; key < KEYS; key++) {
                 benchmark.keyed.setCurrentKey(key);
                 assertThat(benchmark.currentMapIsEmpty())
