@@ -25,7 +25,7 @@
 #   bash tools/bench/checkpoint-bench.sh --state=1g --rounds=2 --checkpoints=12
 #
 # Extra Maven arguments (for example -o) go in MAVEN_EXTRA_ARGS; SKIP_BUILD=true reuses the class
-# paths of an earlier build. The driver is io.statebackend.incremental.bench.CheckpointBenchmark.
+# paths of an earlier build; RESULTS_DIR keeps the driver's per-round results (an empty directory). The driver is io.statebackend.incremental.bench.CheckpointBenchmark.
 # Nothing is installed into the local Maven repository.
 set -euo pipefail
 
@@ -34,8 +34,15 @@ cd "$(dirname "$0")/../.."
 tests_module=flink-statebackend-incremental-tests
 runtime_classpath="${PWD}/${tests_module}/target/bench.classpath"
 test_classpath="${PWD}/${tests_module}/target/bench-test.classpath"
-results_dir="$(mktemp -d)"
-trap 'rm -rf "${results_dir}"' EXIT
+if [ -n "${RESULTS_DIR:-}" ]; then
+    # kept: each round's results are appended as the round ends, so an interrupted run keeps
+    # the rounds it finished (report them with the driver's --report=incremental.tsv,flink.tsv)
+    results_dir="${RESULTS_DIR}"
+    mkdir -p "${results_dir}"
+else
+    results_dir="$(mktemp -d)"
+    trap 'rm -rf "${results_dir}"' EXIT
+fi
 
 rounds=3
 driver_args=()
