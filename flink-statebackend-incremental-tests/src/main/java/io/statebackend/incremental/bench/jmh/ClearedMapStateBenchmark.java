@@ -1,8 +1,6 @@
 package io.statebackend.incremental.bench.jmh;
 
 import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
-import org.apache.flink.api.common.typeutils.base.LongSerializer;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
@@ -21,16 +19,7 @@ public class ClearedMapStateBenchmark extends KeyedStateBenchmarkBase {
 
     @Override
     protected void preload() throws Exception {
-        state =
-                state(
-                        new MapStateDescriptor<>(
-                                "map", LongSerializer.INSTANCE, LongSerializer.INSTANCE));
-        for (long key = 0; key < keyCount; key++) {
-            keyed.setCurrentKey(key);
-            for (long userKey = 0; userKey < MapStateBenchmark.MAP_SIZE; userKey++) {
-                state.put(userKey, key + userKey);
-            }
-        }
+        state = MapStateBenchmark.preloadMaps(this);
     }
 
     @Override

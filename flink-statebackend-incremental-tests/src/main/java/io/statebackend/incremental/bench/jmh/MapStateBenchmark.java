@@ -30,16 +30,24 @@ public class MapStateBenchmark extends KeyedStateBenchmarkBase {
 
     @Override
     protected void preload() throws Exception {
-        state =
-                state(
+        state = preloadMaps(this);
+    }
+
+    /**
+     * Creates the map state of a benchmark and puts user key {@code u} of key {@code k} as k + u.
+     */
+    static MapState<Long, Long> preloadMaps(KeyedStateBenchmarkBase benchmark) throws Exception {
+        MapState<Long, Long> maps =
+                benchmark.state(
                         new MapStateDescriptor<>(
                                 "map", LongSerializer.INSTANCE, LongSerializer.INSTANCE));
-        for (long key = 0; key < keyCount; key++) {
-            keyed.setCurrentKey(key);
+        for (long key = 0; key < benchmark.keyCount; key++) {
+            benchmark.keyed.setCurrentKey(key);
             for (long userKey = 0; userKey < MAP_SIZE; userKey++) {
-                state.put(userKey, key + userKey);
+                maps.put(userKey, key + userKey);
             }
         }
+        return maps;
     }
 
     @Benchmark
