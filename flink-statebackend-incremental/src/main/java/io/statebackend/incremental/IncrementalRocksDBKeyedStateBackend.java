@@ -144,8 +144,8 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
 
     private final StateKeyBuilder<K> sharedKeyBuilder;
 
-    /** Bounded iterators for the task thread's reads of map states. */
-    private final PrefixIterators prefixIterators;
+    /** Bounded iterators for the task thread's reads of map states; made by the first read. */
+    @Nullable private PrefixIterators prefixIterators;
 
     private final int keyGroupPrefixBytes;
     private final PriorityQueueSetFactory priorityQueueFactory;
@@ -215,7 +215,6 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         this.registeredStates = registeredStates;
         this.keyGroupPrefixBytes = keyGroupPrefixBytes;
         this.sharedKeyBuilder = new StateKeyBuilder<>(keySerializer, keyGroupPrefixBytes, 32);
-        this.prefixIterators = new PrefixIterators(db, instance.getReadOptions());
         this.ttlCleanup =
                 new TtlBackgroundCleanup(
                         db,
@@ -309,6 +308,10 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
 
     @Override
     public PrefixIterators getPrefixIterators() {
+        if (prefixIterators == null) {
+            Preconditions.checkState(!disposed, "The state backend has been disposed.");
+            prefixIterators = new PrefixIterators(db, instance.getReadOptions());
+        }
         return prefixIterators;
     }
 
@@ -826,7 +829,9 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
         registeredStates.clear();
         // reporters may still read the gauges: they must not reach the closed database
         nativeMetrics.close();
-        prefixIterators.close();
+        if (prefixIterators != null) {
+            prefixIterators.close();
+        }
         instance.close();
         if (uploadAhead != null) {
             // after the database: RocksDB calls its listener until it is closed

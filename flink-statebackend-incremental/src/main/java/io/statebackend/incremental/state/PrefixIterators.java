@@ -43,16 +43,13 @@ public final class PrefixIterators implements AutoCloseable {
     public PrefixIterators(RocksDB db, ReadOptions baseReadOptions) {
         this.db = db;
         this.unbounded = baseReadOptions;
-        ReadOptions options = new ReadOptions(baseReadOptions);
+        this.bounded = new ReadOptions(baseReadOptions);
         try {
-            this.boundBytes = ByteBuffer.allocateDirect(INITIAL_BOUND_CAPACITY);
-            this.bound = new DirectSlice(boundBytes, 0);
-            options.setIterateUpperBound(bound);
+            setBound(ByteBuffer.allocateDirect(INITIAL_BOUND_CAPACITY));
         } catch (RuntimeException | Error e) {
-            options.close();
+            bounded.close();
             throw e;
         }
-        this.bounded = options;
     }
 
     /**
@@ -92,13 +89,22 @@ public final class PrefixIterators implements AutoCloseable {
     }
 
     private void grow(int minCapacity) {
-        ByteBuffer larger =
-                ByteBuffer.allocateDirect(Math.max(minCapacity, 2 * boundBytes.capacity()));
-        DirectSlice largerBound = new DirectSlice(larger, 0);
-        bounded.setIterateUpperBound(largerBound);
-        bound.close();
-        bound = largerBound;
-        boundBytes = larger;
+        DirectSlice previous = bound;
+        setBound(ByteBuffer.allocateDirect(Math.max(minCapacity, 2 * boundBytes.capacity())));
+        previous.close();
+    }
+
+    /** Makes a slice over {@code bytes} the bound of {@link #bounded}; closes it if that fails. */
+    private void setBound(ByteBuffer bytes) {
+        DirectSlice slice = new DirectSlice(bytes, 0);
+        try {
+            bounded.setIterateUpperBound(slice);
+        } catch (RuntimeException | Error e) {
+            slice.close();
+            throw e;
+        }
+        bound = slice;
+        boundBytes = bytes;
     }
 
     /** Frees the read options and the bound; open iterators must be closed before. */

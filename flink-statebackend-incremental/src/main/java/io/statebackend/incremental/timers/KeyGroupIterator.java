@@ -1,5 +1,7 @@
 package io.statebackend.incremental.timers;
 
+import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
+
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
@@ -68,10 +70,7 @@ final class KeyGroupIterator implements AutoCloseable {
             return null;
         }
         byte[] prefix = new byte[prefixBytes];
-        for (int i = prefixBytes - 1; i >= 0; i--) {
-            prefix[i] = (byte) next;
-            next >>>= 8;
-        }
+        CompositeKeySerializationUtils.serializeKeyGroup(next, prefix);
         return prefix;
     }
 
