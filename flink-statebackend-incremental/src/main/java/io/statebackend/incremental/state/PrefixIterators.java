@@ -34,6 +34,9 @@ public final class PrefixIterators implements AutoCloseable {
     private ByteBuffer boundBytes;
     private DirectSlice bound;
 
+    /** The bound's length as RocksDB knows it; set again only when it changes (a JNI call). */
+    private int sliceLength;
+
     /** The last iterator opened with the bound, to check that it was closed before the next. */
     @Nullable private RocksIterator lastBounded;
 
@@ -71,7 +74,10 @@ public final class PrefixIterators implements AutoCloseable {
         }
         boundBytes.clear();
         boundBytes.put(prefix, 0, boundLength - 1).put((byte) (prefix[boundLength - 1] + 1));
-        bound.setLength(boundLength);
+        if (boundLength != sliceLength) {
+            bound.setLength(boundLength);
+            sliceLength = boundLength;
+        }
         lastBounded = db.newIterator(columnFamily, bounded);
         return lastBounded;
     }
@@ -104,6 +110,7 @@ public final class PrefixIterators implements AutoCloseable {
             throw e;
         }
         bound = slice;
+        sliceLength = 0;
         boundBytes = bytes;
     }
 
