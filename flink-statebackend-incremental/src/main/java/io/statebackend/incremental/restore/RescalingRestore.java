@@ -17,7 +17,6 @@ import org.rocksdb.ColumnFamilyMetaData;
 import org.rocksdb.ExportImportFilesMetaData;
 import org.rocksdb.LevelMetaData;
 import org.rocksdb.RocksDBException;
-import org.rocksdb.RocksIterator;
 import org.rocksdb.SstFileMetaData;
 import org.rocksdb.WriteBatch;
 import org.slf4j.Logger;
@@ -390,17 +389,30 @@ final class RescalingRestore<K> {
                     columnFamily = target.createColumnFamily(name);
                     columnFamilies.put(name, columnFamily);
                 }
-                try (RocksIterator iterator =
-                        source.getDb().newIterator(sources.get(i), source.getReadOptions())) {
-                    for (context.prefixes.seekToStart(iterator, range);
-                            context.prefixes.isIn(iterator, range);
-                            iterator.next()) {
+                try (KeyGroupRangeIterator iterator =
+                        new KeyGroupRangeIterator(
+                                source.getDb(),
+                                sources.get(i),
+                                source.getReadOptions(),
+                                context.prefixes,
+                                range)) {
+                    for (; iterator.isValid(); iterator.next()) {
                         batch.put(columnFamily, iterator.key(), iterator.value());
                         if (context.writeBatchSize > 0
                                 && batch.getDataSize() >= context.writeBatchSize) {
                             write(target, batch);
                         }
                     }
+                    iterator.checkEnded(
+                            "the entries of state '"
+                                    + name
+                                    + "' in key groups "
+                                    + range.prettyPrintInterval()
+                                    + " of checkpoint "
+                                    + handles.get(index).getCheckpointId()
+                                    + " ("
+                                    + handles.get(index).getStateHandleId()
+                                    + ")");
                 }
                 write(target, batch);
             }

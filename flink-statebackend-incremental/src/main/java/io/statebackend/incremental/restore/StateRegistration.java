@@ -17,7 +17,6 @@ import org.apache.flink.util.Preconditions;
 import org.apache.flink.util.StateMigrationException;
 
 import org.rocksdb.ColumnFamilyHandle;
-import org.rocksdb.RocksIterator;
 
 import javax.annotation.Nullable;
 
@@ -212,13 +211,20 @@ final class StateRegistration<K> {
                         keyGroupRange,
                         numberOfKeyGroups,
                         keyGroupPrefixBytes);
-        try (RocksIterator iterator =
-                instance.getDb().newIterator(columnFamily, instance.getReadOptions())) {
-            for (prefixes.seekToStart(iterator, keyGroupRange);
-                    prefixes.isIn(iterator, keyGroupRange);
-                    iterator.next()) {
+        try (KeyGroupRangeIterator iterator =
+                new KeyGroupRangeIterator(
+                        instance.getDb(),
+                        columnFamily,
+                        instance.getReadOptions(),
+                        prefixes,
+                        keyGroupRange)) {
+            for (; iterator.isValid(); iterator.next()) {
                 sink.add(iterator.key());
             }
+            iterator.checkEnded(
+                    "the timers of '"
+                            + metaInfo.getName()
+                            + "' to move them to the heap timer service");
         }
     }
 }

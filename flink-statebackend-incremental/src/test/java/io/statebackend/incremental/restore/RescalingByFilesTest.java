@@ -46,9 +46,15 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.rocksdb.LiveFileMetaData;
+import org.rocksdb.Options;
+import org.rocksdb.PerfContext;
+import org.rocksdb.PerfLevel;
+import org.rocksdb.RocksDB;
 import org.slf4j.event.Level;
 
 import java.io.File;
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,6 +70,7 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -386,6 +393,104 @@ class RescalingByFilesTest {
         assertExact(restored, middle, "");
         assertThat(restoreLog.getMessages())
                 .anyMatch(m -> m.contains("starting from an empty database"));
+    }
+
+    @Test
+    void copyingStopsAtTheEndOfTheClaimedRange() throws Exception {
+        settings.put(
+                IncrementalRocksDBConfigurableOptions.USE_INGEST_DB_RESTORE_MODE.key(), "false");
+        settings.put(
+                IncrementalRocksDBConfigurableOptions.RESTORE_OVERLAP_FRACTION_THRESHOLD.key(),
+                "0.9");
+        KeyGroupRange lower = new KeyGroupRange(0, 63);
+        IncrementalRocksDBKeyedStateBackend<Integer> source = backend(ALL, List.of());
+        writeAll(source, ALL, "");
+        // point tombstones right after the range the restore copies, then one live key
+        int deleted = 0;
+        for (int key : keysIn(new KeyGroupRange(64, MAX_PARALLELISM - 2))) {
+            source.setCurrentKey(key);
+            state(source, VALUE).clear();
+            deleted++;
+        }
+        source.flush();
+        List<KeyedStateHandle> handles = List.of(checkpoint(source));
+        dispose(source);
+
+        // the perf context is the thread's own; any database reads and resets it
+        try (Options options = new Options().setCreateIfMissing(true);
+                RocksDB scratch = RocksDB.open(options, tempDir.resolve("perf").toString())) {
+            PerfContext perf = scratch.getPerfContext();
+            scratch.setPerfLevel(PerfLevel.ENABLE_COUNT);
+            try {
+                perf.reset();
+                IncrementalRocksDBKeyedStateBackend<Integer> restored = backend(lower, handles);
+                long skipped = perf.getInternalDeleteSkippedCount();
+                assertExact(restored, lower, "");
+                assertThat(deleted).isGreaterThan(500);
+                assertThat(skipped).as("tombstones skipped by the restore").isZero();
+            } finally {
+                scratch.setPerfLevel(PerfLevel.DISABLE);
+            }
+        }
+        assertThat(restoreLog.getMessages())
+                .anyMatch(m -> m.contains("starting from an empty database"));
+    }
+
+    @Test
+    void unreadableBlockFailsTheCopyInsteadOfEndingItEarly() throws Exception {
+        settings.put(
+                IncrementalRocksDBConfigurableOptions.USE_INGEST_DB_RESTORE_MODE.key(), "false");
+        settings.put(
+                IncrementalRocksDBConfigurableOptions.RESTORE_OVERLAP_FRACTION_THRESHOLD.key(),
+                "0.9");
+        List<KeyedStateHandle> handles = List.of(checkpointWithRottenBlock(VALUE.getName()));
+
+        int openBefore = RocksDBInstance.openInstances();
+        assertThatThrownBy(() -> backend(new KeyGroupRange(0, 63), handles))
+                .hasStackTraceContaining(
+                        "Could not read the entries of state 'value' in key groups [0, 63] of"
+                                + " checkpoint 1")
+                .hasStackTraceContaining("block checksum mismatch");
+        assertThat(RocksDBInstance.openInstances()).isEqualTo(openBefore);
+    }
+
+    @Test
+    void unreadableBlockFailsTheMoveOfTimersToTheHeap() throws Exception {
+        List<KeyedStateHandle> handles = List.of(checkpointWithRottenBlock(TIMERS));
+
+        timerService = PriorityQueueStateType.HEAP;
+        int openBefore = RocksDBInstance.openInstances();
+        assertThatThrownBy(() -> backend(ALL, handles))
+                .hasStackTraceContaining(
+                        "Could not read the timers of 'timers' to move them to the heap")
+                .hasStackTraceContaining("block checksum mismatch");
+        assertThat(RocksDBInstance.openInstances()).isEqualTo(openBefore);
+    }
+
+    /**
+     * A checkpoint of every key group whose file of {@code state} has a block that rotted on the
+     * local disk before the checkpoint uploaded it: the upload's checksum covers the rotten bytes,
+     * so only RocksDB's block checksum can tell.
+     */
+    private KeyedStateHandle checkpointWithRottenBlock(String state) throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> source = backend(ALL, List.of());
+        writeAll(source, ALL, "");
+        List<LiveFileMetaData> files =
+                source.getDb().getLiveFilesMetaData().stream()
+                        .filter(f -> new String(f.columnFamilyName(), UTF_8).equals(state))
+                        .collect(Collectors.toList());
+        assertThat(files).hasSize(1);
+        File sst = new File(files.get(0).path(), files.get(0).fileName());
+        try (RandomAccessFile file = new RandomAccessFile(sst, "rw")) {
+            // inside the first data block, which holds the first key group's entries
+            file.seek(64);
+            int original = file.read();
+            file.seek(64);
+            file.write(original ^ 0x01);
+        }
+        KeyedStateHandle handle = checkpoint(source);
+        dispose(source);
+        return handle;
     }
 
     // ------------------------------------------------------------------------
