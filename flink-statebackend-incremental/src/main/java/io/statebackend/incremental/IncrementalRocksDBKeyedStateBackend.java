@@ -684,6 +684,10 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                 for (iterator.seekToFirst(); iterator.isValid(); iterator.next()) {
                     count++;
                 }
+                iterator.status();
+            } catch (RocksDBException e) {
+                throw new FlinkRuntimeException(
+                        "Could not count the entries of state " + state.getMetaInfo().getName(), e);
             }
         }
         return count;

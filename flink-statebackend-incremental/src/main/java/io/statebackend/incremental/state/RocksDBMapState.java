@@ -155,7 +155,14 @@ public class RocksDBMapState<K, N, UK, UV> extends AbstractRocksDBState<K, N, Ma
         byte[] prefix = currentKeyAndNamespace();
         try (RocksIterator iterator = newIterator(prefix)) {
             iterator.seek(prefix);
-            return !(iterator.isValid() && startsWith(iterator.key(), prefix));
+            if (iterator.isValid()) {
+                return !startsWith(iterator.key(), prefix);
+            }
+            // invalid also when it met an unreadable block: that is not an empty map
+            iterator.status();
+            return true;
+        } catch (RocksDBException e) {
+            throw new FlinkRuntimeException("Could not read map state '" + stateName + "'", e);
         }
     }
 

@@ -8,6 +8,7 @@ import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.util.FlinkRuntimeException;
 import org.apache.flink.util.Preconditions;
 
+import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 
 import javax.annotation.Nullable;
@@ -119,7 +120,10 @@ public final class RocksDBStateKeysIterator<K, N> implements Iterator<Tuple2<K, 
                 next = Tuple2.of(k, n);
                 return true;
             }
-        } catch (IOException e) {
+            // an iterator that met an unreadable block is invalid as at the end of its keys
+            iterator.status();
+        } catch (IOException | RocksDBException e) {
+            close();
             throw new FlinkRuntimeException("Could not read the keys of state " + stateName, e);
         }
         close();
