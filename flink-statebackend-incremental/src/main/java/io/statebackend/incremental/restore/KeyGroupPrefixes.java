@@ -3,8 +3,6 @@ package io.statebackend.incremental.restore;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.runtime.state.KeyGroupRange;
 
-import org.rocksdb.RocksIterator;
-
 import java.util.Arrays;
 
 /**
@@ -48,14 +46,6 @@ final class KeyGroupPrefixes {
         return key;
     }
 
-    int keyGroupOf(byte[] key) {
-        int keyGroup = 0;
-        for (int i = 0; i < prefixBytes; i++) {
-            keyGroup = (keyGroup << 8) | (key[i] & 0xFF);
-        }
-        return keyGroup;
-    }
-
     /**
      * Whether every key from {@code smallest} to {@code largest} lies in {@code range}. The largest
      * key may equal the range's end: a range tombstone's exclusive end is recorded as a file's
@@ -63,14 +53,6 @@ final class KeyGroupPrefixes {
      */
     boolean within(byte[] smallest, byte[] largest, KeyGroupRange range) {
         return compare(smallest, begin(range)) >= 0 && compare(largest, end(range)) <= 0;
-    }
-
-    void seekToStart(RocksIterator iterator, KeyGroupRange range) {
-        iterator.seek(begin(range));
-    }
-
-    boolean isIn(RocksIterator iterator, KeyGroupRange range) {
-        return iterator.isValid() && keyGroupOf(iterator.key()) <= range.getEndKeyGroup();
     }
 
     /** RocksDB's default byte-wise comparator: unsigned, shorter first on a common prefix. */
