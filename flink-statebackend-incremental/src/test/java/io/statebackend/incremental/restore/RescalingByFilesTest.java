@@ -7,6 +7,7 @@ import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.testutils.IncrementalTestHarness;
 import io.statebackend.incremental.testutils.KeyedBackends;
+import io.statebackend.incremental.testutils.RottenBlocks;
 import io.statebackend.incremental.testutils.TestStreamFactories;
 
 import org.apache.flink.api.common.functions.AggregateFunction;
@@ -46,7 +47,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.rocksdb.LiveFileMetaData;
 import org.rocksdb.Options;
 import org.rocksdb.PerfContext;
 import org.rocksdb.PerfLevel;
@@ -54,7 +54,6 @@ import org.rocksdb.RocksDB;
 import org.slf4j.event.Level;
 
 import java.io.File;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -70,7 +69,6 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -374,11 +372,7 @@ class RescalingByFilesTest {
 
     @Test
     void withoutABaseAboveTheThresholdCopyingStartsEmpty() throws Exception {
-        settings.put(
-                IncrementalRocksDBConfigurableOptions.USE_INGEST_DB_RESTORE_MODE.key(), "false");
-        settings.put(
-                IncrementalRocksDBConfigurableOptions.RESTORE_OVERLAP_FRACTION_THRESHOLD.key(),
-                "0.9");
+        copyEntriesIntoAnEmptyDatabase();
         List<KeyedStateHandle> handles = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             IncrementalRocksDBKeyedStateBackend<Integer> source = backend(range(2, i), List.of());
@@ -397,11 +391,7 @@ class RescalingByFilesTest {
 
     @Test
     void copyingStopsAtTheEndOfTheClaimedRange() throws Exception {
-        settings.put(
-                IncrementalRocksDBConfigurableOptions.USE_INGEST_DB_RESTORE_MODE.key(), "false");
-        settings.put(
-                IncrementalRocksDBConfigurableOptions.RESTORE_OVERLAP_FRACTION_THRESHOLD.key(),
-                "0.9");
+        copyEntriesIntoAnEmptyDatabase();
         KeyGroupRange lower = new KeyGroupRange(0, 63);
         IncrementalRocksDBKeyedStateBackend<Integer> source = backend(ALL, List.of());
         writeAll(source, ALL, "");
@@ -438,11 +428,7 @@ class RescalingByFilesTest {
 
     @Test
     void unreadableBlockFailsTheCopyInsteadOfEndingItEarly() throws Exception {
-        settings.put(
-                IncrementalRocksDBConfigurableOptions.USE_INGEST_DB_RESTORE_MODE.key(), "false");
-        settings.put(
-                IncrementalRocksDBConfigurableOptions.RESTORE_OVERLAP_FRACTION_THRESHOLD.key(),
-                "0.9");
+        copyEntriesIntoAnEmptyDatabase();
         List<KeyedStateHandle> handles = List.of(checkpointWithRottenBlock(VALUE.getName()));
 
         int openBefore = RocksDBInstance.openInstances();
@@ -475,25 +461,22 @@ class RescalingByFilesTest {
     private KeyedStateHandle checkpointWithRottenBlock(String state) throws Exception {
         IncrementalRocksDBKeyedStateBackend<Integer> source = backend(ALL, List.of());
         writeAll(source, ALL, "");
-        List<LiveFileMetaData> files =
-                source.getDb().getLiveFilesMetaData().stream()
-                        .filter(f -> new String(f.columnFamilyName(), UTF_8).equals(state))
-                        .collect(Collectors.toList());
-        assertThat(files).hasSize(1);
-        File sst = new File(files.get(0).path(), files.get(0).fileName());
-        try (RandomAccessFile file = new RandomAccessFile(sst, "rw")) {
-            // inside the first data block, which holds the first key group's entries
-            file.seek(64);
-            int original = file.read();
-            file.seek(64);
-            file.write(original ^ 0x01);
-        }
+        RottenBlocks.rotFirstDataBlock(source.getDb(), state);
         KeyedStateHandle handle = checkpoint(source);
         dispose(source);
         return handle;
     }
 
     // ------------------------------------------------------------------------
+
+    /** Rescaling restores copy entries, and start from an empty database below 90% overlap. */
+    private void copyEntriesIntoAnEmptyDatabase() {
+        settings.put(
+                IncrementalRocksDBConfigurableOptions.USE_INGEST_DB_RESTORE_MODE.key(), "false");
+        settings.put(
+                IncrementalRocksDBConfigurableOptions.RESTORE_OVERLAP_FRACTION_THRESHOLD.key(),
+                "0.9");
+    }
 
     private static KeyGroupRange range(int parallelism, int index) {
         return KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(

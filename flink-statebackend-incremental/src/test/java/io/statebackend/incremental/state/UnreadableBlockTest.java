@@ -2,6 +2,7 @@ package io.statebackend.incremental.state;
 
 import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
 import io.statebackend.incremental.testutils.KeyedBackends;
+import io.statebackend.incremental.testutils.RottenBlocks;
 
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -16,17 +17,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.rocksdb.LiveFileMetaData;
 
-import java.io.File;
-import java.io.RandomAccessFile;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
-import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
@@ -60,9 +54,8 @@ class UnreadableBlockTest {
             backend.setCurrentKey(key);
             map.put((long) key, "entry of " + key);
         }
-        // in a file and not in the block cache: a flush does not fill the cache
         backend.flush();
-        rotFirstDataBlock();
+        RottenBlocks.rotFirstDataBlock(backend.getDb(), MAP);
     }
 
     @AfterEach
@@ -112,20 +105,5 @@ class UnreadableBlockTest {
     void countingTheEntriesFails() {
         assertThatThrownBy(() -> backend.numKeyValueStateEntries())
                 .hasStackTraceContaining("block checksum mismatch");
-    }
-
-    private void rotFirstDataBlock() throws Exception {
-        List<LiveFileMetaData> files =
-                backend.getDb().getLiveFilesMetaData().stream()
-                        .filter(f -> new String(f.columnFamilyName(), UTF_8).equals(MAP))
-                        .collect(Collectors.toList());
-        assertThat(files).hasSize(1);
-        File sst = new File(files.get(0).path(), files.get(0).fileName());
-        try (RandomAccessFile file = new RandomAccessFile(sst, "rw")) {
-            file.seek(64);
-            int original = file.read();
-            file.seek(64);
-            file.write(original ^ 0x01);
-        }
     }
 }
