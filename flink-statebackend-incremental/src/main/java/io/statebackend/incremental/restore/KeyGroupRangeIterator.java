@@ -35,7 +35,8 @@ final class KeyGroupRangeIterator implements AutoCloseable {
         ReadOptions options = null;
         RocksIterator opened = null;
         try {
-            options = new ReadOptions(baseReadOptions).setIterateUpperBound(end);
+            options = new ReadOptions(baseReadOptions);
+            options.setIterateUpperBound(end);
             opened = db.newIterator(columnFamily, options);
             opened.seek(prefixes.begin(range));
         } catch (RuntimeException | Error e) {
