@@ -1,7 +1,13 @@
 package io.statebackend.incremental.restore;
 
+import io.statebackend.incremental.rocksdb.BoundedIterator;
+
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.runtime.state.KeyGroupRange;
+
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
 
 import java.util.Arrays;
 
@@ -44,6 +50,18 @@ final class KeyGroupPrefixes {
         byte[] key = new byte[prefixBytes];
         Arrays.fill(key, (byte) 0xFF);
         return key;
+    }
+
+    /**
+     * An iterator over the entries of {@code range} in a column family, from the range's first key,
+     * bounded at the first key after it.
+     */
+    BoundedIterator iterate(
+            RocksDB db,
+            ColumnFamilyHandle columnFamily,
+            ReadOptions readOptions,
+            KeyGroupRange range) {
+        return new BoundedIterator(db, columnFamily, readOptions, end(range), begin(range));
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.statebackend.incremental.restore;
 
+import io.statebackend.incremental.rocksdb.BoundedIterator;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.snapshot.IncrementalSnapshotMetaData;
 import io.statebackend.incremental.transfer.RocksDBStateDownloader;
@@ -17,6 +18,7 @@ import org.rocksdb.ColumnFamilyMetaData;
 import org.rocksdb.ExportImportFilesMetaData;
 import org.rocksdb.LevelMetaData;
 import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
 import org.rocksdb.SstFileMetaData;
 import org.rocksdb.WriteBatch;
 import org.slf4j.Logger;
@@ -389,21 +391,19 @@ final class RescalingRestore<K> {
                     columnFamily = target.createColumnFamily(name);
                     columnFamilies.put(name, columnFamily);
                 }
-                try (KeyGroupRangeIterator iterator =
-                        new KeyGroupRangeIterator(
-                                source.getDb(),
-                                sources.get(i),
-                                source.getReadOptions(),
-                                context.prefixes,
-                                range)) {
-                    for (; iterator.isValid(); iterator.next()) {
+                try (BoundedIterator bounded =
+                        context.prefixes.iterate(
+                                source.getDb(), sources.get(i), source.getReadOptions(), range)) {
+                    for (RocksIterator iterator = bounded.iterator();
+                            iterator.isValid();
+                            iterator.next()) {
                         batch.put(columnFamily, iterator.key(), iterator.value());
                         if (context.writeBatchSize > 0
                                 && batch.getDataSize() >= context.writeBatchSize) {
                             write(target, batch);
                         }
                     }
-                    iterator.checkEnded(
+                    bounded.checkEnded(
                             "the entries of state '"
                                     + name
                                     + "' in key groups "

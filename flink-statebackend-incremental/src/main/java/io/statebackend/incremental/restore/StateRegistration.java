@@ -1,5 +1,6 @@
 package io.statebackend.incremental.restore;
 
+import io.statebackend.incremental.rocksdb.BoundedIterator;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
 import io.statebackend.incremental.snapshot.IncrementalSnapshotMetaData;
@@ -17,6 +18,7 @@ import org.apache.flink.util.Preconditions;
 import org.apache.flink.util.StateMigrationException;
 
 import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.RocksIterator;
 
 import javax.annotation.Nullable;
 
@@ -211,17 +213,13 @@ final class StateRegistration<K> {
                         keyGroupRange,
                         numberOfKeyGroups,
                         keyGroupPrefixBytes);
-        try (KeyGroupRangeIterator iterator =
-                new KeyGroupRangeIterator(
-                        instance.getDb(),
-                        columnFamily,
-                        instance.getReadOptions(),
-                        prefixes,
-                        keyGroupRange)) {
-            for (; iterator.isValid(); iterator.next()) {
+        try (BoundedIterator bounded =
+                prefixes.iterate(
+                        instance.getDb(), columnFamily, instance.getReadOptions(), keyGroupRange)) {
+            for (RocksIterator iterator = bounded.iterator(); iterator.isValid(); iterator.next()) {
                 sink.add(iterator.key());
             }
-            iterator.checkEnded(
+            bounded.checkEnded(
                     "the timers of '"
                             + metaInfo.getName()
                             + "' to move them to the heap timer service");

@@ -1,5 +1,7 @@
 package io.statebackend.incremental.timers;
 
+import io.statebackend.incremental.rocksdb.BoundedIterator;
+
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -131,8 +133,7 @@ public final class RocksDBPriorityQueueSet<T>
         this.cacheCapacity = cacheCapacity;
         this.keyGroupPrefix = new byte[keyGroupPrefixBytes];
         CompositeKeySerializationUtils.serializeKeyGroup(keyGroupId, keyGroupPrefix);
-        this.nextKeyGroupPrefix =
-                KeyGroupIterator.nextKeyGroupPrefix(keyGroupId, keyGroupPrefixBytes);
+        this.nextKeyGroupPrefix = nextKeyGroupPrefix(keyGroupId, keyGroupPrefixBytes);
         this.cache = new SortedKeyCache(cacheCapacity);
         this.outputView = new DataOutputSerializer(64);
         this.inputView = new DataInputDeserializer();
@@ -255,7 +256,7 @@ public final class RocksDBPriorityQueueSet<T>
         }
         int count = 0;
         writes.flushUnchecked();
-        try (KeyGroupIterator opened = openIterator(keyGroupPrefix)) {
+        try (BoundedIterator opened = openIterator(keyGroupPrefix)) {
             final RocksIterator iterator = opened.iterator();
             while (iterator.isValid() && isKeyOfThisKeyGroup(iterator.key())) {
                 count++;
@@ -324,7 +325,7 @@ public final class RocksDBPriorityQueueSet<T>
         final byte[] seekKey = seekHint != null ? seekHint : keyGroupPrefix;
         seekHint = null;
         writes.flushUnchecked();
-        try (KeyGroupIterator opened = openIterator(seekKey)) {
+        try (BoundedIterator opened = openIterator(seekKey)) {
             final RocksIterator iterator = opened.iterator();
             while (cache.size() < cacheCapacity && iterator.isValid()) {
                 final byte[] key = iterator.key();
@@ -346,8 +347,23 @@ public final class RocksDBPriorityQueueSet<T>
         }
     }
 
-    private KeyGroupIterator openIterator(byte[] seekKey) {
-        return new KeyGroupIterator(db, columnFamily, readOptions, nextKeyGroupPrefix, seekKey);
+    private BoundedIterator openIterator(byte[] seekKey) {
+        return new BoundedIterator(db, columnFamily, readOptions, nextKeyGroupPrefix, seekKey);
+    }
+
+    /**
+     * The prefix of the key-group after {@code keyGroupId} in {@code prefixBytes} big-endian bytes,
+     * or null if that id does not fit into them (then nothing follows the key-group's keys).
+     */
+    @Nullable
+    static byte[] nextKeyGroupPrefix(int keyGroupId, int prefixBytes) {
+        int next = keyGroupId + 1;
+        if (next >= 1 << (8 * prefixBytes)) {
+            return null;
+        }
+        byte[] prefix = new byte[prefixBytes];
+        CompositeKeySerializationUtils.serializeKeyGroup(next, prefix);
+        return prefix;
     }
 
     private boolean isKeyOfThisKeyGroup(byte[] key) {
@@ -416,9 +432,9 @@ public final class RocksDBPriorityQueueSet<T>
         private final DataInputDeserializer iteratorInputView = new DataInputDeserializer();
 
         /** The native iterator and its read options, or null once closed. */
-        @Nullable private KeyGroupIterator opened;
+        @Nullable private BoundedIterator opened;
 
-        private KeyGroupElementIterator(KeyGroupIterator opened) {
+        private KeyGroupElementIterator(BoundedIterator opened) {
             this.opened = opened;
         }
 
@@ -458,7 +474,7 @@ public final class RocksDBPriorityQueueSet<T>
 
         @Override
         public void close() {
-            final KeyGroupIterator current = opened;
+            final BoundedIterator current = opened;
             if (current != null) {
                 opened = null;
                 current.close();

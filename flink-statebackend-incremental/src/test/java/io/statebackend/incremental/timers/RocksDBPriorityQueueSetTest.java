@@ -336,12 +336,13 @@ class RocksDBPriorityQueueSetTest {
 
     @Test
     void nextKeyGroupPrefixIsTheFollowingIdOrNone() {
-        assertThat(KeyGroupIterator.nextKeyGroupPrefix(0, 1)).containsExactly(1);
-        assertThat(KeyGroupIterator.nextKeyGroupPrefix(127, 1)).containsExactly(0x80);
-        assertThat(KeyGroupIterator.nextKeyGroupPrefix(255, 1)).isNull();
-        assertThat(KeyGroupIterator.nextKeyGroupPrefix(255, 2)).containsExactly(1, 0);
-        assertThat(KeyGroupIterator.nextKeyGroupPrefix(0x1234, 2)).containsExactly(0x12, 0x35);
-        assertThat(KeyGroupIterator.nextKeyGroupPrefix(0xFFFF, 2)).isNull();
+        assertThat(RocksDBPriorityQueueSet.nextKeyGroupPrefix(0, 1)).containsExactly(1);
+        assertThat(RocksDBPriorityQueueSet.nextKeyGroupPrefix(127, 1)).containsExactly(0x80);
+        assertThat(RocksDBPriorityQueueSet.nextKeyGroupPrefix(255, 1)).isNull();
+        assertThat(RocksDBPriorityQueueSet.nextKeyGroupPrefix(255, 2)).containsExactly(1, 0);
+        assertThat(RocksDBPriorityQueueSet.nextKeyGroupPrefix(0x1234, 2))
+                .containsExactly(0x12, 0x35);
+        assertThat(RocksDBPriorityQueueSet.nextKeyGroupPrefix(0xFFFF, 2)).isNull();
     }
 
     @Test

@@ -1,26 +1,27 @@
-package io.statebackend.incremental.timers;
-
-import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
+package io.statebackend.incremental.rocksdb;
 
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.Slice;
 
 import javax.annotation.Nullable;
 
+import java.io.IOException;
+
 /**
- * A RocksDB iterator that ends where the key-group ends: its read options carry the next
- * key-group's prefix as {@code iterate_upper_bound}. Without the bound, an iterator that reaches
- * the last element of a key-group steps on into the next one and skips every tombstone it finds
- * there before it reports the next live key; the tombstones at the front of a key-group are the
- * elements already polled from it, which can be many more than the elements left. With the bound
- * RocksDB stops at the first key beyond the key-group without looking at them.
+ * A RocksDB iterator that ends before a given key: its read options carry the key as {@code
+ * iterate_upper_bound}. Without the bound, an iterator that passes the last key it wants steps on
+ * into the keys after it and skips every tombstone it finds there before it reports the next live
+ * key: the timers already polled from the next key group, or the entries a job deleted from the key
+ * groups after a restored range. With the bound RocksDB stops at the first key beyond it without
+ * looking at them.
  *
  * <p>Owns its read options, bound and iterator; {@link #close()} frees all three.
  */
-final class KeyGroupIterator implements AutoCloseable {
+public final class BoundedIterator implements AutoCloseable {
 
     private final ReadOptions readOptions;
     @Nullable private final Slice upperBound;
@@ -30,7 +31,7 @@ final class KeyGroupIterator implements AutoCloseable {
      * Opens an iterator over the given column family with a copy of the given read options, bounded
      * by {@code upperBoundKey} unless it is null, and positions it at {@code seekKey}.
      */
-    KeyGroupIterator(
+    public BoundedIterator(
             RocksDB db,
             ColumnFamilyHandle columnFamily,
             ReadOptions baseReadOptions,
@@ -55,23 +56,23 @@ final class KeyGroupIterator implements AutoCloseable {
         this.iterator = opened;
     }
 
-    RocksIterator iterator() {
+    public RocksIterator iterator() {
         return iterator;
     }
 
     /**
-     * The prefix of the key-group after {@code keyGroupId} in {@code prefixBytes} big-endian bytes,
-     * or null if that id does not fit into them (then nothing follows the key-group's keys).
+     * Throws the error that ended the iteration early, if one did (an unreadable block, say): an
+     * iterator that meets one becomes invalid as at the end of its keys, and the entries after it
+     * would be missing without a word.
+     *
+     * @param what what was read, for the message
      */
-    @Nullable
-    static byte[] nextKeyGroupPrefix(int keyGroupId, int prefixBytes) {
-        int next = keyGroupId + 1;
-        if (next >= 1 << (8 * prefixBytes)) {
-            return null;
+    public void checkEnded(String what) throws IOException {
+        try {
+            iterator.status();
+        } catch (RocksDBException e) {
+            throw new IOException("Could not read " + what + ": " + e.getMessage(), e);
         }
-        byte[] prefix = new byte[prefixBytes];
-        CompositeKeySerializationUtils.serializeKeyGroup(next, prefix);
-        return prefix;
     }
 
     @Override
