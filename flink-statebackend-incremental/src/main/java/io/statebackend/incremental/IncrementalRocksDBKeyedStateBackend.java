@@ -260,7 +260,9 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                         backendUID,
                         instanceDirectory,
                         new RocksDBStateUploader(
-                                transferPool.executor(), settings.getUploadRetryPolicy()),
+                                transferPool.executor(),
+                                settings.getUploadRetryPolicy(),
+                                settings.getUploadCheck()),
                         localRecoveryConfig.isLocalBackupEnabled()
                                 ? localRecoveryConfig
                                         .getLocalStateDirectoryProvider()

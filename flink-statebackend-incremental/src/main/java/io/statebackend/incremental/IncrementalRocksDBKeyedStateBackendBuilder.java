@@ -138,7 +138,9 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                         new SstUploadAhead(
                                 instanceDirectory,
                                 new RocksDBStateUploader(
-                                        transferPool.executor(), settings.getUploadRetryPolicy()));
+                                        transferPool.executor(),
+                                        settings.getUploadRetryPolicy(),
+                                        settings.getUploadCheck()));
             }
             final long restoreStart = System.nanoTime();
             restore(restored, transferPool, registeredStates, heapQueues, keyGroupPrefixBytes);

@@ -191,6 +191,22 @@ public final class IncrementalRocksDBOptions {
                                     + " again. Only for checkpoint storage on a file system"
                                     + " without file merging; it starts after the first checkpoint.");
 
+    /** This backend's key: RocksDB's block checksums of an SST file checked before its upload. */
+    public static final ConfigOption<Boolean> CHECKPOINT_VERIFY_SST_FILES =
+            ConfigOptions.key(OWN_PREFIX + "checkpoint.verify-sst-files")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Whether the block checksums of every SST file are verified before"
+                                    + " the file is uploaded (by a checkpoint, a native savepoint"
+                                    + " or an upload ahead). A file damaged on the local disk"
+                                    + " after RocksDB wrote it then fails the checkpoint, and the"
+                                    + " last completed checkpoint stays the one to restore."
+                                    + " Without it, the upload's own checksum covers the damaged"
+                                    + " bytes, the checkpoint completes, and only restoring it"
+                                    + " fails. Costs one read of each new SST file, usually from"
+                                    + " the page cache.");
+
     /** This backend's key: compaction defaults chosen for the cost of incremental checkpoints. */
     public static final ConfigOption<Boolean> COMPACTION_TUNED_FOR_INCREMENTAL_CHECKPOINTS =
             ConfigOptions.key(OWN_PREFIX + "compaction.tuned-for-incremental-checkpoints")

@@ -4,7 +4,9 @@ import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateT
 import io.statebackend.incremental.restore.RestoreSettings;
 import io.statebackend.incremental.rocksdb.options.ConfiguredRocksDBOptions;
 import io.statebackend.incremental.rocksdb.options.OptionsFactoryLoader;
+import io.statebackend.incremental.snapshot.SstBlockChecksums;
 import io.statebackend.incremental.transfer.TransferRetryPolicy;
+import io.statebackend.incremental.transfer.UploadCheck;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.IllegalConfigurationException;
@@ -51,6 +53,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
     @Nullable private final IncrementalRocksDBOptionsFactory optionsFactory;
     private final boolean ttlBackgroundCleanup;
     private final boolean checkpointUploadAhead;
+    private final boolean checkpointVerifySstFiles;
     private final RestoreSettings restoreSettings;
 
     private IncrementalRocksDBSettings(ReadableConfig config, @Nullable ClassLoader classLoader) {
@@ -119,6 +122,8 @@ public final class IncrementalRocksDBSettings implements Serializable {
         this.ttlBackgroundCleanup = read(config, IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP);
         this.checkpointUploadAhead =
                 read(config, IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD);
+        this.checkpointVerifySstFiles =
+                read(config, IncrementalRocksDBOptions.CHECKPOINT_VERIFY_SST_FILES);
         this.restoreSettings = RestoreSettings.fromConfig(config);
     }
 
@@ -216,6 +221,11 @@ public final class IncrementalRocksDBSettings implements Serializable {
     /** Whether SST files are uploaded as soon as RocksDB writes them, ahead of checkpoints. */
     public boolean isCheckpointUploadAhead() {
         return checkpointUploadAhead;
+    }
+
+    /** What every file passes before its upload: the SST files' block checksums, if verified. */
+    public UploadCheck getUploadCheck() {
+        return checkpointVerifySstFiles ? SstBlockChecksums.BEFORE_UPLOAD : UploadCheck.NONE;
     }
 
     /** How snapshots are restored and rescaled. */

@@ -34,6 +34,7 @@ import java.util.zip.CRC32C;
 
 /**
  * Uploads local files to checkpoint storage in parallel, computing each file's CRC32C on the way.
+ * Each local file first passes the uploader's {@link UploadCheck}.
  *
  * <p>A failed upload of a file is tried again as the {@link TransferRetryPolicy} says, each failed
  * attempt's partial object deleted first; only a file that exhausts its attempts fails the upload.
@@ -52,6 +53,7 @@ public final class RocksDBStateUploader {
 
     private final ExecutorService executor;
     private final TransferRetryPolicy retryPolicy;
+    private final UploadCheck uploadCheck;
 
     /** An uploader that does not retry: a failed file fails the upload. */
     public RocksDBStateUploader(ExecutorService executor) {
@@ -59,8 +61,17 @@ public final class RocksDBStateUploader {
     }
 
     public RocksDBStateUploader(ExecutorService executor, TransferRetryPolicy retryPolicy) {
+        this(executor, retryPolicy, UploadCheck.NONE);
+    }
+
+    /**
+     * @param uploadCheck every local file passes it before its upload starts
+     */
+    public RocksDBStateUploader(
+            ExecutorService executor, TransferRetryPolicy retryPolicy, UploadCheck uploadCheck) {
         this.executor = Preconditions.checkNotNull(executor);
         this.retryPolicy = Preconditions.checkNotNull(retryPolicy);
+        this.uploadCheck = Preconditions.checkNotNull(uploadCheck);
     }
 
     /**
@@ -253,6 +264,12 @@ public final class RocksDBStateUploader {
             CloseableRegistry closeableRegistry,
             TransferCancellation cancelled)
             throws Exception {
+        try {
+            uploadCheck.check(file.getPath());
+        } catch (Throwable t) {
+            cancelled.cancel();
+            throw t;
+        }
         return uploadWithRetries(
                 file.toString(),
                 file.getPath().getFileName().toString(),

@@ -5,6 +5,8 @@ import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateT
 import io.statebackend.incremental.IncrementalRocksDBSettings;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 import io.statebackend.incremental.IncrementalRocksDBStateBackendFactory;
+import io.statebackend.incremental.snapshot.SstBlockChecksums;
+import io.statebackend.incremental.transfer.UploadCheck;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
@@ -122,6 +124,8 @@ class ConfigurationValidationTest {
         values.add(wrong(IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP, "sometimes"));
         // state.backend.incremental-rocksdb.checkpoint.upload-ahead
         values.add(wrong(IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD, "eventually"));
+        // state.backend.incremental-rocksdb.checkpoint.verify-sst-files
+        values.add(wrong(IncrementalRocksDBOptions.CHECKPOINT_VERIFY_SST_FILES, "sometimes"));
         // state.backend.incremental-rocksdb.local-recovery.verify-checksums
         values.add(wrong(IncrementalRocksDBOptions.LOCAL_RECOVERY_VERIFY_CHECKSUMS, "always"));
         // state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints
@@ -229,7 +233,7 @@ class ConfigurationValidationTest {
         for (WrongValue wrongValue : wrongValues()) {
             coveredKeys.add(wrongValue.option.key());
         }
-        assertThat(allKeys).hasSize(20);
+        assertThat(allKeys).hasSize(21);
         assertThat(coveredKeys).isEqualTo(allKeys);
     }
 
@@ -260,6 +264,7 @@ class ConfigurationValidationTest {
             assertThat(settings.getMaxManifestFileSize()).isEqualTo(4L << 20);
             assertThat(settings.isTtlBackgroundCleanup()).isTrue();
             assertThat(settings.isCheckpointUploadAhead()).isFalse();
+            assertThat(settings.getUploadCheck()).isSameAs(SstBlockChecksums.BEFORE_UPLOAD);
         }
     }
 
@@ -282,6 +287,7 @@ class ConfigurationValidationTest {
         map.put(IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE.key(), "64kb");
         map.put(IncrementalRocksDBOptions.TTL_BACKGROUND_CLEANUP.key(), "false");
         map.put(IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD.key(), "true");
+        map.put(IncrementalRocksDBOptions.CHECKPOINT_VERIFY_SST_FILES.key(), "false");
         return Configuration.fromMap(map);
     }
 
@@ -306,6 +312,7 @@ class ConfigurationValidationTest {
             assertThat(settings.isUseManagedMemory()).isFalse();
             assertThat(settings.isTtlBackgroundCleanup()).isFalse();
             assertThat(settings.isCheckpointUploadAhead()).isTrue();
+            assertThat(settings.getUploadCheck()).isSameAs(UploadCheck.NONE);
             assertThat(settings.getFixedMemoryPerSlot()).contains(MemorySize.parse("16mb"));
             assertThat(settings.getWriteBufferRatio()).isEqualTo(0.6);
             assertThat(settings.getHighPriorityPoolRatio()).isEqualTo(0.4);

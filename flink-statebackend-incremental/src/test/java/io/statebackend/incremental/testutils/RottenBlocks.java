@@ -4,6 +4,7 @@ import org.rocksdb.LiveFileMetaData;
 import org.rocksdb.RocksDB;
 
 import java.io.File;
+import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -29,7 +30,11 @@ public final class RottenBlocks {
                         .filter(f -> new String(f.columnFamilyName(), UTF_8).equals(columnFamily))
                         .collect(Collectors.toList());
         assertThat(files).as("SST files of %s", columnFamily).hasSize(1);
-        File sst = new File(files.get(0).path(), files.get(0).fileName());
+        rotFirstDataBlock(new File(files.get(0).path(), files.get(0).fileName()));
+    }
+
+    /** Flips one bit inside the first data block of the SST file. */
+    public static void rotFirstDataBlock(File sst) throws IOException {
         try (RandomAccessFile file = new RandomAccessFile(sst, "rw")) {
             file.seek(64);
             int original = file.read();

@@ -159,6 +159,39 @@ class TransferRetriesTest {
         assertThat(TestStreamFactories.filesBelow(storage)).isEmpty();
     }
 
+    /**
+     * A file its upload check refuses is not uploaded, nor tried again, and the other files of the
+     * upload are not kept either.
+     */
+    @Test
+    void fileThatFailsTheUploadCheckFailsTheUploadAtOnce() throws Exception {
+        List<Path> local = createFiles(tempDir.resolve("local"), 3, 50_000);
+        Path refused = local.get(1);
+        Path storage = tempDir.resolve("storage");
+        AtomicInteger checks = new AtomicInteger();
+        UploadCheck check =
+                file -> {
+                    checks.incrementAndGet();
+                    if (file.equals(refused)) {
+                        throw new IOException("Refused " + file.getFileName());
+                    }
+                };
+
+        assertThatThrownBy(
+                        () ->
+                                new RocksDBStateUploader(
+                                                pool.executor(), recordingRetries(3), check)
+                                        .upload(
+                                                uploads(local),
+                                                TestStreamFactories.files(storage),
+                                                new CloseableRegistry()))
+                .isInstanceOf(IOException.class)
+                .hasMessage("Refused " + refused.getFileName());
+        assertThat(checks.get()).isBetween(1, 3);
+        assertThat(backoffs).isEmpty();
+        assertThat(TestStreamFactories.filesBelow(storage)).isEmpty();
+    }
+
     @Test
     void cancellingDuringBackoffStopsTheUploadWithoutAnotherAttempt() throws Exception {
         checkCancelDuringBackoff(false);

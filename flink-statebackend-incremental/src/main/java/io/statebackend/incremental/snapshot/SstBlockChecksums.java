@@ -1,0 +1,69 @@
+package io.statebackend.incremental.snapshot;
+
+import io.statebackend.incremental.transfer.UploadCheck;
+
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.SstFileReader;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Verifies RocksDB's block checksums of an SST file before it is uploaded.
+ *
+ * <p>A block that rots on the local disk after RocksDB wrote it is invisible to the upload: the
+ * CRC32C of the upload covers the rotten bytes, and every download verifies fine. Only RocksDB's
+ * block checksum tells, at the first read of the block after a restore, when the checkpoint has
+ * completed and may have subsumed every good one. Verified before the upload, the file fails the
+ * checkpoint that needs it instead.
+ */
+public final class SstBlockChecksums {
+
+    /** Verifies the SST files among the uploaded files and lets the others pass. */
+    public static final UploadCheck BEFORE_UPLOAD = SstBlockChecksums::verifyIfSstFile;
+
+    private static final String SST_SUFFIX = ".sst";
+
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    private SstBlockChecksums() {}
+
+    private static void verifyIfSstFile(Path file) throws IOException {
+        if (file.getFileName().toString().endsWith(SST_SUFFIX)) {
+            verify(file);
+        }
+    }
+
+    /**
+     * Reads every block of the SST file and compares it with its checksum.
+     *
+     * @throws IOException naming the file and what RocksDB found, if a block does not match or the
+     *     file cannot be read as an SST file
+     */
+    public static void verify(Path file) throws IOException {
+        // a reader of its own, without a block cache: the blocks are read once and not kept
+        try (Options options =
+                        new Options()
+                                .setTableFormatConfig(
+                                        new BlockBasedTableConfig().setNoBlockCache(true));
+                SstFileReader reader = new SstFileReader(options)) {
+            reader.open(file.toString());
+            reader.verifyChecksum();
+        } catch (RocksDBException e) {
+            throw new IOException(
+                    "The SST file "
+                            + file.getFileName()
+                            + " on the local disk is damaged: "
+                            + e.getMessage()
+                            + ". It is not uploaded, so this snapshot fails and the last completed"
+                            + " checkpoint stays the one to restore. The local disk of this task"
+                            + " manager may be failing.",
+                    e);
+        }
+    }
+}

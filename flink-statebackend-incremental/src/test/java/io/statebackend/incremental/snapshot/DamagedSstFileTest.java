@@ -1,0 +1,188 @@
+package io.statebackend.incremental.snapshot;
+
+import io.statebackend.incremental.IncrementalRocksDBKeyedStateBackend;
+import io.statebackend.incremental.IncrementalRocksDBOptions;
+import io.statebackend.incremental.IncrementalRocksDBStateBackend;
+import io.statebackend.incremental.testutils.IncrementalTestHarness;
+import io.statebackend.incremental.testutils.RottenBlocks;
+import io.statebackend.incremental.testutils.TestStreamFactories;
+import io.statebackend.incremental.transfer.StateFile;
+
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.checkpoint.CheckpointOptions;
+import org.apache.flink.runtime.checkpoint.SavepointType;
+import org.apache.flink.runtime.state.CheckpointStorageLocationReference;
+import org.apache.flink.runtime.state.CheckpointStreamFactory;
+import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
+import org.apache.flink.runtime.state.KeyGroupRange;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.LiveFileMetaData;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static io.statebackend.incremental.testutils.IncrementalTestHarness.get;
+import static io.statebackend.incremental.testutils.IncrementalTestHarness.writeAndFlush;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * An SST file whose block rotted on the local disk after RocksDB wrote it is never uploaded: the
+ * upload's own checksum would cover the rotten bytes, and the checkpoint would complete, subsume
+ * the good ones before it and then fail every restore. The checkpoint that needs the file fails
+ * instead, leaving nothing in storage, and the last completed checkpoint restores.
+ */
+class DamagedSstFileTest {
+
+    private static final KeyGroupRange ALL =
+            new KeyGroupRange(0, IncrementalTestHarness.MAX_PARALLELISM - 1);
+
+    @TempDir Path tmp;
+
+    private IncrementalTestHarness harness;
+    private Path storageRoot;
+    private CheckpointStreamFactory storage;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        harness = new IncrementalTestHarness(tmp.resolve("local"));
+        storageRoot = tmp.resolve("checkpoints");
+        storage = TestStreamFactories.files(storageRoot);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        harness.close();
+    }
+
+    @Test
+    void aDamagedFileFailsTheCheckpointAndTheLastCompletedOneRestores() throws Exception {
+        IncrementalRocksDBStateBackend stateBackend = new IncrementalRocksDBStateBackend(true);
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend(stateBackend);
+        writeAndFlush(backend, 0, 1000, "a");
+        IncrementalRemoteKeyedStateHandle first = checkpoint(backend, 1);
+        List<Path> storedAfterFirst = TestStreamFactories.filesBelow(storageRoot);
+
+        writeAndFlush(backend, 500, 1000, "b");
+        File damaged = newestSstFile(backend);
+        RottenBlocks.rotFirstDataBlock(damaged);
+
+        assertThatThrownBy(() -> harness.checkpoint(backend, 2, storage))
+                .hasStackTraceContaining(damaged.getName() + " on the local disk is damaged")
+                .hasStackTraceContaining("block checksum mismatch");
+        assertThat(TestStreamFactories.filesBelow(storageRoot))
+                .containsExactlyInAnyOrderElementsOf(storedAfterFirst);
+        harness.dispose(backend);
+
+        IncrementalRocksDBKeyedStateBackend<Integer> restored =
+                harness.createBackend(stateBackend, ALL, Collections.singletonList(first));
+        for (int key = 0; key < 1000; key++) {
+            assertThat(get(restored, key)).isEqualTo("a-" + key);
+        }
+        harness.dispose(restored);
+    }
+
+    @Test
+    void aDamagedFileFailsANativeSavepoint() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend =
+                createBackend(new IncrementalRocksDBStateBackend(true));
+        writeAndFlush(backend, 0, 1000, "a");
+        File damaged = newestSstFile(backend);
+        RottenBlocks.rotFirstDataBlock(damaged);
+
+        assertThatThrownBy(
+                        () ->
+                                IncrementalTestHarness.snapshot(
+                                        backend,
+                                        1,
+                                        storage,
+                                        new CheckpointOptions(
+                                                SavepointType.savepoint(SavepointFormatType.NATIVE),
+                                                CheckpointStorageLocationReference.getDefault())))
+                .hasStackTraceContaining(damaged.getName() + " on the local disk is damaged");
+        assertThat(TestStreamFactories.filesBelow(storageRoot)).isEmpty();
+        harness.dispose(backend);
+    }
+
+    @Test
+    void aDamagedFileIsNotUploadedAhead() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend =
+                createBackend(
+                        new IncrementalRocksDBStateBackend(true)
+                                .withSetting(
+                                        IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD.key(),
+                                        "true"));
+        writeAndFlush(backend, 0, 1000, "a");
+        checkpoint(backend, 1);
+        // a copy under a name RocksDB never used, so that no flush races with the test
+        Path damaged = tmp.resolve("999999.sst");
+        Files.copy(newestSstFile(backend).toPath(), damaged);
+        RottenBlocks.rotFirstDataBlock(damaged.toFile());
+        SstUploadAhead ahead = backend.getUploadAhead();
+
+        ahead.fileCreated(damaged.toString(), Files.size(damaged));
+        CompletableFuture<StateFile> upload = ahead.uploadOf("999999.sst");
+
+        assertThat(upload).isNotNull();
+        assertThatThrownBy(() -> upload.get(30, TimeUnit.SECONDS))
+                .hasStackTraceContaining("999999.sst on the local disk is damaged");
+        assertThat(ahead.getUploadedBytes()).isZero();
+        harness.dispose(backend);
+    }
+
+    @Test
+    void withTheVerificationOffADamagedFileIsUploaded() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend =
+                createBackend(
+                        new IncrementalRocksDBStateBackend(true)
+                                .withSetting(
+                                        IncrementalRocksDBOptions.CHECKPOINT_VERIFY_SST_FILES.key(),
+                                        "false"));
+        writeAndFlush(backend, 0, 1000, "a");
+        RottenBlocks.rotFirstDataBlock(newestSstFile(backend));
+
+        assertThat(checkpoint(backend, 1).getSharedState()).hasSize(1);
+        harness.dispose(backend);
+    }
+
+    // ------------------------------------------------------------------------
+
+    private IncrementalRocksDBKeyedStateBackend<Integer> createBackend(
+            IncrementalRocksDBStateBackend stateBackend) throws Exception {
+        return harness.createBackend(stateBackend, ALL, Collections.emptyList());
+    }
+
+    private IncrementalRemoteKeyedStateHandle checkpoint(
+            IncrementalRocksDBKeyedStateBackend<Integer> backend, long checkpointId)
+            throws Exception {
+        IncrementalRemoteKeyedStateHandle handle =
+                harness.checkpoint(backend, checkpointId, storage);
+        harness.register(handle);
+        backend.notifyCheckpointComplete(checkpointId);
+        return handle;
+    }
+
+    /** The last SST file the state's flushes wrote. */
+    private static File newestSstFile(IncrementalRocksDBKeyedStateBackend<Integer> backend) {
+        LiveFileMetaData newest =
+                backend.getDb().getLiveFilesMetaData().stream()
+                        .filter(
+                                f ->
+                                        new String(f.columnFamilyName(), UTF_8)
+                                                .equals(IncrementalTestHarness.STATE.getName()))
+                        .max(Comparator.comparing(LiveFileMetaData::fileName))
+                        .orElseThrow(AssertionError::new);
+        return new File(newest.path(), newest.fileName());
+    }
+}
