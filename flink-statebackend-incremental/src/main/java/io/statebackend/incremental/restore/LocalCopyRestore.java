@@ -11,7 +11,11 @@ import org.apache.flink.runtime.state.IncrementalLocalKeyedStateHandle;
 import org.apache.flink.runtime.state.PlaceholderStreamStateHandle;
 import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -24,8 +28,24 @@ import java.util.Map;
  * files are hard-linked and their sizes checked (their full checksums only if configured), other
  * files are copied and verified. A missing or damaged copy fails, leaving nothing behind, and Flink
  * restores from checkpoint storage instead.
+ *
+ * <p>A copy restored from a second time is verified in full once, whatever is configured. The live
+ * database's SST files and the copy's are one file on disk, so a block that rots after the upload
+ * is in the copy too; sizes do not show it, and RocksDB meets it only when the block is read. The
+ * task then fails over and is given the same copy again, as no checkpoint completed since, for as
+ * long as the job restarts. A restore marks the copy; a marked copy means a task that failed again
+ * before its next checkpoint, and one full read of the copy then costs less than such a loop. A
+ * copy that passed is marked as verified and not read in full again.
  */
 final class LocalCopyRestore<K> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LocalCopyRestore.class);
+
+    /** Left in a local copy's directory by a restore from it. */
+    static final String RESTORED_MARKER = "restored";
+
+    /** Left in a local copy's directory once its files passed the full verification. */
+    static final String VERIFIED_MARKER = "verified";
 
     private final RestoreContext<K> context;
     private final IncrementalLocalKeyedStateHandle handle;
@@ -67,6 +87,11 @@ final class LocalCopyRestore<K> {
                             entry.getChecksum()));
         }
 
+        final Path copy = handle.getDirectoryStateHandle().getDirectory();
+        final boolean verifyInFull =
+                context.settings.isVerifyLocalCopyChecksums()
+                        || isRestoredAgainUnverified(copy, checkpointId);
+
         final Path restoreDirectory = context.newTemporaryDirectory("restore");
         final long placeStart = System.nanoTime();
         context.downloader.placeLocalCopy(
@@ -74,7 +99,10 @@ final class LocalCopyRestore<K> {
                 localFiles,
                 restoreDirectory,
                 context.cancelStreamRegistry,
-                context.settings.isVerifyLocalCopyChecksums());
+                verifyInFull);
+        if (verifyInFull) {
+            mark(copy, VERIFIED_MARKER);
+        }
         final long placeNanos = System.nanoTime() - placeStart;
         context.moveIntoPlace(restoreDirectory, checkpointId);
         final RocksDBInstance instance =
@@ -100,5 +128,35 @@ final class LocalCopyRestore<K> {
         }
         return new RocksDBIncrementalRestoreOperation.Result(
                 instance, checkpointId, Collections.unmodifiableMap(sstFiles), 0L, placeNanos);
+    }
+
+    /**
+     * Whether an earlier restore from the copy marked it and its files were not verified in full
+     * since; marks the copy otherwise.
+     */
+    private static boolean isRestoredAgainUnverified(Path copy, long checkpointId) {
+        if (Files.exists(copy.resolve(VERIFIED_MARKER))) {
+            return false;
+        }
+        if (Files.exists(copy.resolve(RESTORED_MARKER))) {
+            LOG.info(
+                    "The local copy of checkpoint {} in {} was restored from before, and no"
+                            + " checkpoint completed since: the checksums of all its files are"
+                            + " verified once.",
+                    checkpointId,
+                    copy);
+            return true;
+        }
+        mark(copy, RESTORED_MARKER);
+        return false;
+    }
+
+    private static void mark(Path copy, String marker) {
+        try {
+            Files.createFile(copy.resolve(marker));
+        } catch (IOException e) {
+            // costs at most a full verification of the copy that was not needed
+            LOG.debug("Could not leave the marker '{}' in the local copy {}.", marker, copy, e);
+        }
     }
 }

@@ -9,6 +9,7 @@ import io.statebackend.incremental.snapshot.CheckpointType;
 import io.statebackend.incremental.snapshot.RocksDBIncrementalSnapshotOperation;
 import io.statebackend.incremental.testutils.IncrementalTestHarness;
 import io.statebackend.incremental.testutils.KeyedBackends;
+import io.statebackend.incremental.testutils.RottenBlocks;
 import io.statebackend.incremental.testutils.TestStreamFactories;
 import io.statebackend.incremental.testutils.TestStreamFactories.FailingStreamFactory;
 import io.statebackend.incremental.transfer.RocksDBStateUploader;
@@ -258,6 +259,73 @@ class LocalRecoveryTest {
         assertThat(get(restored, 1042)).isEqualTo("b-1042");
         // the failed attempt left no directory behind
         assertThat(instanceDirectories()).containsExactly(restored.getInstanceDirectory());
+    }
+
+    /**
+     * A block that rots after the upload rots in the local copy too (they are one file on disk), so
+     * every restore from the copy fails again at the first read of the block: the task would fail
+     * over for ever, although checkpoint storage holds the good file. A copy that is restored from
+     * a second time, because no checkpoint completed since the last restore, is verified in full.
+     */
+    @Test
+    void aCopyRestoredFromAgainIsVerifiedInFullAndFallsBackToCheckpointStorage() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend("op", List.of());
+        writeAndFlush(backend, 0, 1000, "a");
+        SnapshotResult<KeyedStateHandle> result = checkpoint(backend, 5);
+        dispose(backend);
+        IncrementalLocalKeyedStateHandle localCopy = local(result);
+        RottenBlocks.rotFirstDataBlock(
+                firstSst(
+                                localCopy
+                                        .getDirectoryStateHandle()
+                                        .getDirectory()
+                                        .resolve(
+                                                RocksDBIncrementalSnapshotOperation
+                                                        .LOCAL_DB_DIRECTORY))
+                        .toFile());
+
+        // the first restore checks sizes only, and the task fails at the rotten block
+        IncrementalRocksDBKeyedStateBackend<Integer> first =
+                createBackend("op", List.of(localCopy));
+        assertThatThrownBy(
+                        () -> {
+                            for (int key = 0; key < 1000; key++) {
+                                get(first, key);
+                            }
+                        })
+                .hasStackTraceContaining("block checksum mismatch");
+        dispose(first);
+
+        assertThatThrownBy(() -> createBackend("op", List.of(localCopy)))
+                .hasStackTraceContaining("checkpoint 5")
+                .hasStackTraceContaining("corrupted");
+        assertThat(instanceDirectories()).isEmpty();
+        IncrementalRocksDBKeyedStateBackend<Integer> fromStorage =
+                createBackend("op", List.of(remote(result)));
+        for (int key = 0; key < 1000; key++) {
+            assertThat(get(fromStorage, key)).isEqualTo("a-" + key);
+        }
+    }
+
+    /** The full verification of a copy restored from again is done once, not at every restore. */
+    @Test
+    void aCopyIsVerifiedInFullOnlyAtItsSecondRestore() throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend("op", List.of());
+        writeAndFlush(backend, 0, 1000, "a");
+        IncrementalLocalKeyedStateHandle localCopy = local(checkpoint(backend, 5));
+        dispose(backend);
+        Path copy = localCopy.getDirectoryStateHandle().getDirectory();
+
+        dispose(createBackend("op", List.of(localCopy)));
+        assertThat(copy.resolve(LocalCopyRestore.RESTORED_MARKER)).isRegularFile();
+        assertThat(copy.resolve(LocalCopyRestore.VERIFIED_MARKER)).doesNotExist();
+
+        dispose(createBackend("op", List.of(localCopy)));
+        assertThat(copy.resolve(LocalCopyRestore.VERIFIED_MARKER)).isRegularFile();
+
+        IncrementalRocksDBKeyedStateBackend<Integer> third =
+                createBackend("op", List.of(localCopy));
+        assertThat(get(third, 42)).isEqualTo("a-42");
     }
 
     @Test
