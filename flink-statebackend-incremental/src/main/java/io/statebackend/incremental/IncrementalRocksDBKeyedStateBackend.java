@@ -68,6 +68,7 @@ import org.apache.flink.util.ResourceGuard;
 import org.apache.flink.util.StateMigrationException;
 
 import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.PerfLevel;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -205,6 +206,10 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                 keyContext);
         this.instance = instance;
         this.db = instance.getDb();
+        // RocksDB's perf context counts into thread-local counters on every read, write and
+        // iterator step of the thread, and nothing reads them; the level is per thread, and the
+        // task thread that builds the backend is the one that accesses its state
+        this.db.setPerfLevel(PerfLevel.DISABLE);
         this.instanceDirectory = instanceDirectory;
         this.transferPool = transferPool;
         this.memory = memory;
