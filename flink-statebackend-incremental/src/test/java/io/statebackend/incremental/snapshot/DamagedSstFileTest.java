@@ -166,11 +166,7 @@ class DamagedSstFileTest {
     private IncrementalRemoteKeyedStateHandle checkpoint(
             IncrementalRocksDBKeyedStateBackend<Integer> backend, long checkpointId)
             throws Exception {
-        IncrementalRemoteKeyedStateHandle handle =
-                harness.checkpoint(backend, checkpointId, storage);
-        harness.register(handle);
-        backend.notifyCheckpointComplete(checkpointId);
-        return handle;
+        return harness.completeCheckpoint(backend, checkpointId, storage);
     }
 
     /** The last SST file the state's flushes wrote. */

@@ -169,11 +169,7 @@ class UploadAheadCheckpointTest {
     private IncrementalRemoteKeyedStateHandle checkpoint(
             IncrementalRocksDBKeyedStateBackend<Integer> backend, long checkpointId)
             throws Exception {
-        IncrementalRemoteKeyedStateHandle handle =
-                harness.checkpoint(backend, checkpointId, storage);
-        harness.register(handle);
-        backend.notifyCheckpointComplete(checkpointId);
-        return handle;
+        return harness.completeCheckpoint(backend, checkpointId, storage);
     }
 
     private static void compact(IncrementalRocksDBKeyedStateBackend<Integer> backend)

@@ -149,6 +149,21 @@ public final class IncrementalTestHarness implements AutoCloseable {
     }
 
     /** Registers the handle's shared state, which resolves its placeholders. */
+    /**
+     * Takes a checkpoint, registers it as the JobManager does when it completes, and notifies the
+     * backend of its completion.
+     */
+    public IncrementalRemoteKeyedStateHandle completeCheckpoint(
+            IncrementalRocksDBKeyedStateBackend<Integer> backend,
+            long checkpointId,
+            CheckpointStreamFactory factory)
+            throws Exception {
+        IncrementalRemoteKeyedStateHandle handle = checkpoint(backend, checkpointId, factory);
+        register(handle);
+        backend.notifyCheckpointComplete(checkpointId);
+        return handle;
+    }
+
     public void register(IncrementalRemoteKeyedStateHandle handle) {
         handle.registerSharedStates(registry, handle.getCheckpointId());
     }
