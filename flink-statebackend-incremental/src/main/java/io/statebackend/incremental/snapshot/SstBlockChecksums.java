@@ -7,6 +7,7 @@ import org.rocksdb.Options;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.SstFileReader;
+import org.rocksdb.Status;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -42,8 +43,8 @@ public final class SstBlockChecksums {
     /**
      * Reads every block of the SST file and compares it with its checksum.
      *
-     * @throws IOException naming the file and what RocksDB found, if a block does not match or the
-     *     file cannot be read as an SST file
+     * @throws IOException naming the file and what RocksDB found: it is damaged if a block does not
+     *     match or the file is not a whole SST file; otherwise it could not be read
      */
     public static void verify(Path file) throws IOException {
         // a reader of its own, without a block cache: the blocks are read once and not kept
@@ -55,6 +56,14 @@ public final class SstBlockChecksums {
             reader.open(file.toString());
             reader.verifyChecksum();
         } catch (RocksDBException e) {
+            if (e.getStatus() == null || e.getStatus().getCode() != Status.Code.Corruption) {
+                throw new IOException(
+                        "Could not read the SST file "
+                                + file
+                                + " to verify its block checksums: "
+                                + e.getMessage(),
+                        e);
+            }
             throw new IOException(
                     "The SST file "
                             + file.getFileName()

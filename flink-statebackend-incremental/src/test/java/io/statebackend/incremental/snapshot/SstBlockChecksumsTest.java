@@ -65,6 +65,16 @@ class SstBlockChecksumsTest {
     }
 
     @Test
+    void aMissingFileIsNotCalledDamaged() {
+        Path missing = tmp.resolve("000008.sst");
+
+        assertThatThrownBy(() -> SstBlockChecksums.verify(missing))
+                .hasMessageStartingWith(
+                        "Could not read the SST file " + missing + " to verify its block checksums")
+                .hasMessageNotContaining("damaged");
+    }
+
+    @Test
     void onlySstFilesAreVerifiedBeforeTheUpload() throws Exception {
         Path manifest = tmp.resolve("MANIFEST-000005");
         Files.write(manifest, "not an SST file".getBytes(UTF_8));
