@@ -20,20 +20,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.rocksdb.LiveFileMetaData;
 
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static io.statebackend.incremental.testutils.IncrementalTestHarness.get;
 import static io.statebackend.incremental.testutils.IncrementalTestHarness.writeAndFlush;
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -171,14 +168,9 @@ class DamagedSstFileTest {
 
     /** The last SST file the state's flushes wrote. */
     private static File newestSstFile(IncrementalRocksDBKeyedStateBackend<Integer> backend) {
-        LiveFileMetaData newest =
-                backend.getDb().getLiveFilesMetaData().stream()
-                        .filter(
-                                f ->
-                                        new String(f.columnFamilyName(), UTF_8)
-                                                .equals(IncrementalTestHarness.STATE.getName()))
-                        .max(Comparator.comparing(LiveFileMetaData::fileName))
-                        .orElseThrow(AssertionError::new);
-        return new File(newest.path(), newest.fileName());
+        List<File> files =
+                RottenBlocks.sstFilesOf(backend.getDb(), IncrementalTestHarness.STATE.getName());
+        assertThat(files).isNotEmpty();
+        return files.get(files.size() - 1);
     }
 }

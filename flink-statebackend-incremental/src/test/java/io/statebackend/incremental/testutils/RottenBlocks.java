@@ -6,6 +6,7 @@ import org.rocksdb.RocksDB;
 import java.io.File;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -25,12 +26,18 @@ public final class RottenBlocks {
      * block holds the column family's smallest keys.
      */
     public static void rotFirstDataBlock(RocksDB db, String columnFamily) throws Exception {
-        List<LiveFileMetaData> files =
-                db.getLiveFilesMetaData().stream()
-                        .filter(f -> new String(f.columnFamilyName(), UTF_8).equals(columnFamily))
-                        .collect(Collectors.toList());
+        List<File> files = sstFilesOf(db, columnFamily);
         assertThat(files).as("SST files of %s", columnFamily).hasSize(1);
-        rotFirstDataBlock(new File(files.get(0).path(), files.get(0).fileName()));
+        rotFirstDataBlock(files.get(0));
+    }
+
+    /** The live SST files of {@code columnFamily}, oldest (lowest file number) first. */
+    public static List<File> sstFilesOf(RocksDB db, String columnFamily) {
+        return db.getLiveFilesMetaData().stream()
+                .filter(f -> new String(f.columnFamilyName(), UTF_8).equals(columnFamily))
+                .sorted(Comparator.comparing(LiveFileMetaData::fileName))
+                .map(f -> new File(f.path(), f.fileName()))
+                .collect(Collectors.toList());
     }
 
     /** Flips one bit inside the first data block of the SST file. */
