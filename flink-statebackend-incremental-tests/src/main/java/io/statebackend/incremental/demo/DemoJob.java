@@ -376,9 +376,10 @@ public final class DemoJob {
 
     /**
      * A rate limiter that lets each reader's share of the initial load ({@code keys} events in all)
-     * pass at once and then limits the reader to its share of {@code perSecond}.
+     * pass at once and then limits the reader to its share of {@code perSecond}. The restore time
+     * driver's job loads and updates its keys the same way.
      */
-    static RateLimiterStrategy loadThenPerSecond(int keys, int perSecond) {
+    public static RateLimiterStrategy loadThenPerSecond(int keys, int perSecond) {
         return parallelism -> {
             final RateLimiter limited =
                     RateLimiterStrategy.perSecond(perSecond).createRateLimiter(parallelism);

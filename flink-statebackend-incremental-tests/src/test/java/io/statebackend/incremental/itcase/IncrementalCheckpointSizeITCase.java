@@ -135,8 +135,9 @@ class IncrementalCheckpointSizeITCase {
      * state.backend.changelog.enabled}) wrapping this backend and a file system changelog storage:
      * the checkpoints after the load upload only the logged changes, and a new job restores from
      * the last one. The wrapped backend is also materialized (an incremental checkpoint of this
-     * backend, taken in the background at Flink's default interval, the first one soon after the
-     * start); a checkpoint after a materialization uploads it.
+     * backend, taken in the background at Flink's default interval, the first one after a delay
+     * below the interval that Flink derives from the subtask); it uploads in the background, and
+     * Flink counts its bytes in no checkpoint's checkpointed size.
      */
     @Test
     void changelogBackendWrapsThisBackend(@InjectMiniCluster MiniCluster miniCluster)
