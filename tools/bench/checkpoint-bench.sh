@@ -31,9 +31,6 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 
-tests_module=flink-statebackend-incremental-tests
-runtime_classpath="${PWD}/${tests_module}/target/bench.classpath"
-test_classpath="${PWD}/${tests_module}/target/bench-test.classpath"
 if [ -n "${RESULTS_DIR:-}" ]; then
     # kept: each round's results are appended as the round ends, so an interrupted run keeps
     # the rounds it finished (report them with the driver's --report=incremental.tsv,flink.tsv)
@@ -66,38 +63,9 @@ if [ ${#flink_setups[@]} -eq 0 ]; then
     flink_setups=("--setup=flink-rocksdb:flink-rocksdb")
 fi
 
-if [ "${SKIP_BUILD:-false}" != "true" ]; then
-    echo "Building (mvn package -DskipTests) ..." >&2
-    # shellcheck disable=SC2086
-    mvn -B -q -Dstyle.color=never ${MAVEN_EXTRA_ARGS:-} package dependency:build-classpath \
-        -pl "${tests_module}" -am -DskipTests -Dspotless.skip \
-        -DincludeScope=runtime -Dmdep.outputFile="${runtime_classpath}" >&2
-    # the test class path in the same reactor (the backend is not installed anywhere); packaging
-    # again is incremental
-    # shellcheck disable=SC2086
-    mvn -B -q -Dstyle.color=never ${MAVEN_EXTRA_ARGS:-} package dependency:build-classpath \
-        -pl "${tests_module}" -am -DskipTests -Dspotless.skip \
-        -DincludeScope=test -Dmdep.outputFile="${test_classpath}" >&2
-fi
-
-# this backend: the runtime class path, which has upstream RocksDB and no FRocksDB
-incremental_classpath="${tests_module}/target/classes:$(cat "${runtime_classpath}")"
-# Flink's backend: the test class path without this backend and without upstream RocksDB
-flink_classpath="${tests_module}/target/classes:$(tr ':' '\n' < "${test_classpath}" \
-    | grep -v -E '/flink-statebackend-incremental/target/|/flink-statebackend-incremental-[0-9][^/]*\.jar$|/rocksdbjni-[^/]*\.jar$|\.tar\.gz$' \
-    | paste -sd ':' -)"
-
-java_bin=java
-if [ -n "${JAVA_HOME:-}" ]; then
-    java_bin="${JAVA_HOME}/bin/java"
-fi
-java_options=(-Xms1g -Xmx2g
-    --add-opens=java.base/java.util=ALL-UNNAMED
-    --add-opens=java.base/java.lang=ALL-UNNAMED
-    --add-opens=java.base/java.io=ALL-UNNAMED
-    --add-opens=java.base/java.nio=ALL-UNNAMED
-    --add-opens=java.base/java.lang.reflect=ALL-UNNAMED
-    --add-opens=java.base/java.util.concurrent=ALL-UNNAMED)
+java_heap=2g
+# shellcheck source=tools/bench/classpaths.sh
+source tools/bench/classpaths.sh
 
 run_incremental() {
     "${java_bin}" "${java_options[@]}" -classpath "${incremental_classpath}" \

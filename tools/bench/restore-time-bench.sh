@@ -1,18 +1,83 @@
 #!/usr/bin/env bash
 # Builds the project and runs the restore time driver: a keyed job on a MiniCluster loads every
 # key, updates random keys at a fixed rate with a checkpoint every second, is cancelled and started
-# again from its last checkpoint; with this backend alone and wrapped in Flink's changelog backend
-# (file system changelog storage), several rounds taking turns. Prints a Markdown table: checkpoint
-# sizes against the changed bytes, and the restore time of the slowest keyed subtask.
+# again from its last checkpoint; with this backend and Flink's EmbeddedRocksDBStateBackend, each
+# alone and wrapped in Flink's changelog backend (file system changelog storage). In every round one
+# JVM per class path (FRocksDB and upstream RocksDB share the package org.rocksdb), taking turns
+# which goes first. Prints a Markdown table: checkpoint and materialization bytes against the
+# changed bytes, and the restore time of the slowest keyed subtask.
 #
-#   bash tools/bench/restore-time-bench.sh [--keys=200000] [--value-bytes=100]
-#       [--updates-per-second=2000] [--update-seconds=30] [--rounds=2] [--parallelism=2]
+#   bash tools/bench/restore-time-bench.sh [--rounds=3] [--keys=200000] [--value-bytes=100]
+#       [--updates-per-second=2000] [--update-seconds=30] [--parallelism=2]
 #       [--managed-memory-mb=256] [--dir=PATH]
-#       [--setup=incremental|changelog:<materialization interval>]...
-#           (default: incremental, changelog:10s and changelog:10min, Flink's default interval)
+#       [--setup=incremental[+changelog:<materialization interval>]]...
+#           (this backend's setups; default: incremental, incremental+changelog:10s and
+#           incremental+changelog:10min, Flink's default interval)
+#       [--flink-setup=flink-rocksdb[+changelog:<materialization interval>]]...
+#           (default: the same three with Flink's backend)
 #
-# Extra Maven arguments (for example -o) go in MAVEN_EXTRA_ARGS; see run-driver.sh. The driver is
-# io.statebackend.incremental.bench.RestoreTimeBenchmark in flink-statebackend-incremental-tests.
+# Extra Maven arguments (for example -o) go in MAVEN_EXTRA_ARGS; SKIP_BUILD=true reuses the class
+# paths of an earlier build (see classpaths.sh); RESULTS_DIR keeps the per-round results. The driver
+# is io.statebackend.incremental.bench.RestoreTimeBenchmark in flink-statebackend-incremental-tests.
 set -euo pipefail
 
-exec bash "$(dirname "$0")/run-driver.sh" 2g io.statebackend.incremental.bench.RestoreTimeBenchmark "$@"
+cd "$(dirname "$0")/../.."
+
+rounds=3
+driver_args=()
+setups=()
+flink_setups=()
+for arg in "$@"; do
+    case "${arg}" in
+        --rounds=*) rounds="${arg#--rounds=}" ;;
+        --setup=*) setups+=("${arg}") ;;
+        --flink-setup=*) flink_setups+=("--setup=${arg#--flink-setup=}") ;;
+        *) driver_args+=("${arg}") ;;
+    esac
+done
+if [ ${#setups[@]} -eq 0 ]; then
+    setups=(--setup=incremental --setup=incremental+changelog:10s
+        --setup=incremental+changelog:10min)
+fi
+if [ ${#flink_setups[@]} -eq 0 ]; then
+    flink_setups=(--setup=flink-rocksdb --setup=flink-rocksdb+changelog:10s
+        --setup=flink-rocksdb+changelog:10min)
+fi
+
+if [ -n "${RESULTS_DIR:-}" ]; then
+    results_dir="${RESULTS_DIR}"
+    mkdir -p "${results_dir}"
+else
+    results_dir="$(mktemp -d)"
+    trap 'rm -rf "${results_dir}"' EXIT
+fi
+
+java_heap=2g
+# shellcheck source=tools/bench/classpaths.sh
+source tools/bench/classpaths.sh
+
+run_incremental() {
+    "${java_bin}" "${java_options[@]}" -classpath "${incremental_classpath}" \
+        io.statebackend.incremental.bench.RestoreTimeBenchmark "${driver_args[@]}" \
+        "${setups[@]}" --round="$1" --out="${results_dir}/incremental.tsv"
+}
+run_flink() {
+    "${java_bin}" "${java_options[@]}" -classpath "${flink_classpath}" \
+        io.statebackend.incremental.bench.RestoreTimeBenchmark "${driver_args[@]}" \
+        "${flink_setups[@]}" --round="$1" --out="${results_dir}/flink.tsv"
+}
+
+for round in $(seq 1 "${rounds}"); do
+    if [ $((round % 2)) -eq 1 ]; then
+        run_incremental "${round}"
+        run_flink "${round}"
+    else
+        run_flink "${round}"
+        run_incremental "${round}"
+    fi
+done
+
+touch "${results_dir}/incremental.tsv" "${results_dir}/flink.tsv"
+"${java_bin}" -classpath "${incremental_classpath}" \
+    io.statebackend.incremental.bench.RestoreTimeBenchmark \
+    --report="${results_dir}/incremental.tsv,${results_dir}/flink.tsv"

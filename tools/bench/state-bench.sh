@@ -44,9 +44,6 @@ for arg in "$@"; do
     esac
 done
 
-tests_module=flink-statebackend-incremental-tests
-runtime_classpath="${PWD}/${tests_module}/target/bench.classpath"
-test_classpath="${PWD}/${tests_module}/target/bench-test.classpath"
 if [ -n "${RESULTS_DIR:-}" ]; then
     results_dir="${RESULTS_DIR}"
     mkdir -p "${results_dir}"
@@ -54,19 +51,8 @@ else
     results_dir="$(mktemp -d)"
 fi
 
-if [ "${SKIP_BUILD:-false}" != "true" ]; then
-    echo "Building (mvn package -DskipTests) ..." >&2
-    # shellcheck disable=SC2086
-    mvn -B -q -Dstyle.color=never ${MAVEN_EXTRA_ARGS:-} package dependency:build-classpath \
-        -pl "${tests_module}" -am -DskipTests -Dspotless.skip \
-        -DincludeScope=runtime -Dmdep.outputFile="${runtime_classpath}" >&2
-    # the test class path in the same reactor (the backend is not installed anywhere); packaging
-    # again is incremental
-    # shellcheck disable=SC2086
-    mvn -B -q -Dstyle.color=never ${MAVEN_EXTRA_ARGS:-} package dependency:build-classpath \
-        -pl "${tests_module}" -am -DskipTests -Dspotless.skip \
-        -DincludeScope=test -Dmdep.outputFile="${test_classpath}" >&2
-fi
+# shellcheck source=tools/bench/classpaths.sh
+source tools/bench/classpaths.sh
 
 # a copy of the project's classes and jar, so that a build during the run does not change them
 snapshot_dir="$(mktemp -d)"

@@ -1,10 +1,10 @@
 package io.statebackend.incremental.bench;
 
-import io.statebackend.incremental.IncrementalRocksDBOptions;
-import io.statebackend.incremental.IncrementalRocksDBStateBackendFactory;
-import io.statebackend.incremental.demo.DemoJob;
+import io.statebackend.incremental.bench.RestoreTimeReport.Result;
+import io.statebackend.incremental.demo.LoadThenPerSecond;
 
 import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
@@ -33,6 +33,7 @@ import org.apache.flink.runtime.executiongraph.AccessExecutionVertex;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.jobgraph.JobVertexID;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
+import org.apache.flink.runtime.jobmaster.JobResult;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -51,21 +52,21 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.DoubleStream;
 import java.util.stream.Stream;
 
 /**
- * A job-level driver for what a restore costs with this backend alone and with Flink's changelog
- * backend ({@code state.backend.changelog.enabled}, FLIP-158, file system changelog storage)
- * wrapping it. Each run starts a MiniCluster, runs a keyed job that writes every key once and then
- * updates random keys at a fixed rate, checkpointing every second, cancels it with its checkpoints
- * retained, and starts it again from the last one.
+ * A job-level driver for what a restore costs, with this backend and with Flink's {@code
+ * EmbeddedRocksDBStateBackend}, each alone and wrapped in Flink's changelog backend ({@code
+ * state.backend.changelog.enabled}, FLIP-158, file system changelog storage). Each run starts a
+ * MiniCluster, runs a keyed job that writes every key once and then updates random keys at a fixed
+ * rate, checkpointing every second, cancels it with its checkpoints retained, and starts it again
+ * from the last one.
  *
  * <p>A restore's time is what Flink reports for the keyed tasks: from INITIALIZING, when a task
  * starts restoring its state, to RUNNING, when every operator of it has restored and opened. The
@@ -73,9 +74,14 @@ import java.util.stream.Stream;
  * restore every update must find the value its key was written with (the job counts those that do
  * not, and the run fails on any). The checkpoints taken after the load are reported with their
  * checkpointed sizes as Flink counts them, which with the changelog backend are the log's bytes
- * only; with the changelog backend, what this backend's snapshots for its materializations uploaded
- * meanwhile is added ({@link CheckpointUploadsReporter}). Not a test: nothing is asserted about
- * time.
+ * only; what its materializations uploaded is added ({@link MaterializationReporter}).
+ *
+ * <p>This backend (upstream RocksDB) and Flink's (FRocksDB) cannot share a class path, since both
+ * RocksDB libraries live in the package {@code org.rocksdb}: {@code
+ * tools/bench/restore-time-bench.sh} runs one JVM per class path and round, each appending its
+ * results to a file ({@code --out}), and then prints the table over all of them ({@code --report}).
+ * Backends are chosen by name, so that this class loads on either class path. Not a test: nothing
+ * is asserted about time.
  */
 public final class RestoreTimeBenchmark {
 
@@ -95,29 +101,59 @@ public final class RestoreTimeBenchmark {
 
     private RestoreTimeBenchmark() {}
 
-    /** One setup: this backend alone, or wrapped in the changelog backend. */
+    /** One setup: a backend, alone or wrapped in the changelog backend. */
     static final class Setup {
+        private static final String THIS_BACKEND =
+                "io.statebackend.incremental.IncrementalRocksDBStateBackendFactory";
+        private static final String FLINK_ROCKSDB = "rocksdb";
+
         final String label;
+
+        /** A value of {@code state.backend.type}. */
+        final String backend;
 
         /** The changelog backend's materialization interval; null without the changelog. */
         final Duration materializationInterval;
 
-        private Setup(String label, Duration materializationInterval) {
+        private Setup(String label, String backend, Duration materializationInterval) {
             this.label = label;
+            this.backend = backend;
             this.materializationInterval = materializationInterval;
         }
 
-        /** {@code incremental}, or {@code changelog:<materialization interval>}. */
+        /**
+         * {@code incremental} (this backend), {@code flink-rocksdb} (Flink's), each optionally
+         * followed by {@code +changelog:<materialization interval>}.
+         */
         static Setup parse(String spec) {
-            if (spec.equals("incremental")) {
-                return new Setup(spec, null);
+            final int plus = spec.indexOf('+');
+            final String backendName = plus < 0 ? spec : spec.substring(0, plus);
+            final String backend;
+            switch (backendName) {
+                case RestoreTimeReport.BASELINE:
+                    backend = THIS_BACKEND;
+                    break;
+                case "flink-rocksdb":
+                    backend = FLINK_ROCKSDB;
+                    break;
+                default:
+                    throw new IllegalArgumentException(
+                            "Unknown backend in setup '"
+                                    + spec
+                                    + "': incremental or flink-rocksdb");
             }
-            if (spec.startsWith("changelog:")) {
-                return new Setup(
-                        spec, TimeUtils.parseDuration(spec.substring("changelog:".length())));
+            if (plus < 0) {
+                return new Setup(spec, backend, null);
             }
-            throw new IllegalArgumentException(
-                    "Unknown setup '" + spec + "': incremental or changelog:<interval>");
+            final String wrapper = spec.substring(plus + 1);
+            if (!wrapper.startsWith("changelog:")) {
+                throw new IllegalArgumentException(
+                        "Unknown wrapper in setup '" + spec + "': changelog:<interval>");
+            }
+            return new Setup(
+                    spec,
+                    backend,
+                    TimeUtils.parseDuration(wrapper.substring("changelog:".length())));
         }
     }
 
@@ -132,6 +168,13 @@ public final class RestoreTimeBenchmark {
         int managedMemoryMb = 256;
         Path dir = Paths.get(System.getProperty("java.io.tmpdir"), "restore-time-benchmark");
         final List<Setup> setups = new ArrayList<>();
+        int firstRound = 1;
+
+        /** Where each run's result is appended; without it the table is printed at the end. */
+        Path out;
+
+        /** Result files to print the table of, instead of running anything. */
+        List<Path> report = Collections.emptyList();
 
         static Options parse(String[] args) {
             final Options options = new Options();
@@ -155,15 +198,27 @@ public final class RestoreTimeBenchmark {
                     options.dir = Paths.get(value);
                 } else if (arg.startsWith("--setup=")) {
                     options.setups.add(Setup.parse(value));
+                } else if (arg.startsWith("--round=")) {
+                    // one round of a run that a script repeats, once per class path
+                    options.firstRound = positive(arg, value);
+                    options.rounds = 1;
+                } else if (arg.startsWith("--out=")) {
+                    options.out = Paths.get(value);
+                } else if (arg.startsWith("--report=")) {
+                    final List<Path> files = new ArrayList<>();
+                    for (String file : value.split(",")) {
+                        files.add(Paths.get(file));
+                    }
+                    options.report = files;
                 } else {
                     throw new IllegalArgumentException("Unknown option: " + arg);
                 }
             }
             if (options.setups.isEmpty()) {
                 options.setups.add(Setup.parse("incremental"));
-                options.setups.add(Setup.parse("changelog:10s"));
+                options.setups.add(Setup.parse("incremental+changelog:10s"));
                 // Flink's default interval: a restore replays up to ten minutes of changes
-                options.setups.add(Setup.parse("changelog:10min"));
+                options.setups.add(Setup.parse("incremental+changelog:10min"));
             }
             return options;
         }
@@ -177,40 +232,6 @@ public final class RestoreTimeBenchmark {
         }
     }
 
-    /** What one run of one setup measured. */
-    static final class Result {
-        final Setup setup;
-        final int round;
-        final long checkpoints;
-        final double meanCheckpointedBytes;
-        final long maxCheckpointedBytes;
-        final double materializedBytesPerCheckpoint;
-        final double changedBytesPerCheckpoint;
-        final long stateBytes;
-        final long restoreMillis;
-
-        Result(
-                Setup setup,
-                int round,
-                long checkpoints,
-                double meanCheckpointedBytes,
-                long maxCheckpointedBytes,
-                double materializedBytesPerCheckpoint,
-                double changedBytesPerCheckpoint,
-                long stateBytes,
-                long restoreMillis) {
-            this.setup = setup;
-            this.round = round;
-            this.checkpoints = checkpoints;
-            this.meanCheckpointedBytes = meanCheckpointedBytes;
-            this.maxCheckpointedBytes = maxCheckpointedBytes;
-            this.materializedBytesPerCheckpoint = materializedBytesPerCheckpoint;
-            this.changedBytesPerCheckpoint = changedBytesPerCheckpoint;
-            this.stateBytes = stateBytes;
-            this.restoreMillis = restoreMillis;
-        }
-    }
-
     public static void main(String[] args) throws Exception {
         run(args, System.out);
     }
@@ -218,21 +239,25 @@ public final class RestoreTimeBenchmark {
     /** Runs every setup for every round and prints the report to {@code out}. */
     static void run(String[] args, PrintStream out) throws Exception {
         final Options options = Options.parse(args);
+        if (!options.report.isEmpty()) {
+            RestoreTimeReport.print(RestoreTimeReport.read(options.report), out);
+            return;
+        }
         out.printf(
                 "Restore time: %,d int keys with %d-byte values written once, then %,d updates/s"
                         + " to random keys for %d s, checkpoints every %d s; parallelism %d,"
-                        + " %d MiB managed memory; %d round(s)%n",
+                        + " %d MiB managed memory%n",
                 options.keys,
                 options.valueBytes,
                 options.updatesPerSecond,
                 options.updateSeconds,
                 CHECKPOINT_INTERVAL.getSeconds(),
                 options.parallelism,
-                options.managedMemoryMb,
-                options.rounds);
+                options.managedMemoryMb);
         final List<Result> results = new ArrayList<>();
         final int setups = options.setups.size();
-        for (int round = 1; round <= options.rounds; round++) {
+        final int lastRound = options.firstRound + options.rounds - 1;
+        for (int round = options.firstRound; round <= lastRound; round++) {
             for (int i = 0; i < setups; i++) {
                 // taking turns which setup goes first
                 final Setup setup = options.setups.get((i + round - 1) % setups);
@@ -243,13 +268,18 @@ public final class RestoreTimeBenchmark {
                                 + " materialized per checkpoint, restore %d ms%n",
                         result.checkpoints,
                         result.meanCheckpointedBytes / 1e6,
-                        result.materializedBytesPerCheckpoint / 1e6,
+                        Math.max(0, result.materializedBytes) / 1e6,
                         result.restoreMillis);
                 results.add(result);
+                if (options.out != null) {
+                    RestoreTimeReport.append(options.out, result);
+                }
             }
         }
         out.printf("Load after: %s%n%n", loadAverage());
-        report(options, results, out);
+        if (options.out == null) {
+            RestoreTimeReport.print(results, out);
+        }
     }
 
     // ------------------------------------------------------------------------
@@ -268,37 +298,37 @@ public final class RestoreTimeBenchmark {
                                 .withRandomPorts()
                                 .build())) {
             cluster.start();
-            CheckpointUploadsReporter.reset();
+            MaterializationReporter.reset();
             PROCESSED.set(0);
             WRONG.set(0);
 
             final JobGraph first = jobGraph(config, options, false);
             final JobID jobId = cluster.submitJob(first).get().getJobID();
-            waitFor(() -> PROCESSED.get() >= options.keys, "the load of every key");
+            waitFor(
+                    () -> isRunning(cluster, jobId) && PROCESSED.get() >= options.keys,
+                    "the load of every key");
             final long loadDone = System.currentTimeMillis();
-            final long uploadedBefore = CheckpointUploadsReporter.countNewUploads();
+            final long materializedBefore = MaterializationReporter.countNewMaterializations();
             final long updatesDone = loadDone + options.updateSeconds * 1000L;
             waitFor(
                     () -> {
-                        CheckpointUploadsReporter.countNewUploads();
-                        return System.currentTimeMillis() >= updatesDone;
+                        MaterializationReporter.countNewMaterializations();
+                        return isRunning(cluster, jobId)
+                                && System.currentTimeMillis() >= updatesDone;
                     },
                     "the end of the updates");
             final List<AbstractCheckpointStats> completed = new ArrayList<>();
             waitFor(
                     () -> {
-                        CheckpointUploadsReporter.countNewUploads();
+                        MaterializationReporter.countNewMaterializations();
                         completed.clear();
                         completed.addAll(completedSince(cluster, jobId, loadDone));
                         return completed.stream()
                                 .anyMatch(c -> c.getTriggerTimestamp() >= updatesDone);
                     },
                     "a checkpoint after the updates");
-            // with the changelog backend, this backend's snapshots are its materializations
             final long materialized =
-                    setup.materializationInterval == null
-                            ? 0
-                            : CheckpointUploadsReporter.countNewUploads() - uploadedBefore;
+                    MaterializationReporter.countNewMaterializations() - materializedBefore;
             cluster.cancelJob(jobId).get();
             cluster.requestJobResult(jobId).get();
             checkNoneWrong("the first job");
@@ -312,11 +342,15 @@ public final class RestoreTimeBenchmark {
             PROCESSED.set(0);
             final JobID restoredId = cluster.submitJob(restored).get().getJobID();
             waitFor(
-                    () -> allRunning(cluster, restoredId, keyedVertex),
+                    () ->
+                            isRunning(cluster, restoredId)
+                                    && allRunning(cluster, restoredId, keyedVertex),
                     "the restored job's keyed tasks to run");
             final long restoreMillis = slowestInitialization(cluster, restoredId, keyedVertex);
             waitFor(
-                    () -> PROCESSED.get() >= CHECKED_AFTER_RESTORE,
+                    () ->
+                            isRunning(cluster, restoredId)
+                                    && PROCESSED.get() >= CHECKED_AFTER_RESTORE,
                     "updates processed after the restore");
             cluster.cancelJob(restoredId).get();
             cluster.requestJobResult(restoredId).get();
@@ -330,10 +364,9 @@ public final class RestoreTimeBenchmark {
 
     private static Configuration configuration(Options options, Setup setup, Path runDir) {
         final Configuration config = new Configuration();
-        config.set(
-                StateBackendOptions.STATE_BACKEND,
-                IncrementalRocksDBStateBackendFactory.class.getName());
-        config.set(IncrementalRocksDBOptions.INCREMENTAL_CHECKPOINTS, true);
+        config.set(StateBackendOptions.STATE_BACKEND, setup.backend);
+        // the key of both backends (Flink 1.20 reads it as a deprecated key of its own option)
+        config.setString("state.backend.incremental", "true");
         config.set(
                 CheckpointingOptions.CHECKPOINTS_DIRECTORY,
                 runDir.resolve("checkpoints").toUri().toString());
@@ -344,8 +377,8 @@ public final class RestoreTimeBenchmark {
         config.set(WebOptions.CHECKPOINTS_HISTORY_SIZE, 10_000);
         config.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
         config.setString(
-                "metrics.reporter.uploads.factory.class",
-                CheckpointUploadsReporter.Factory.class.getName());
+                "metrics.reporter.materializations.factory.class",
+                MaterializationReporter.Factory.class.getName());
         config.set(
                 TaskManagerOptions.MANAGED_MEMORY_SIZE,
                 MemorySize.ofMebiBytes(options.managedMemoryMb));
@@ -370,7 +403,7 @@ public final class RestoreTimeBenchmark {
                 new DataGeneratorSource<>(
                         new KeyGenerator(options.keys),
                         maxEvents,
-                        DemoJob.loadThenPerSecond(options.keys, options.updatesPerSecond),
+                        new LoadThenPerSecond(options.keys, options.updatesPerSecond),
                         Types.INT);
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "keys")
                 .uid("keys")
@@ -491,6 +524,24 @@ public final class RestoreTimeBenchmark {
         }
     }
 
+    /** True while the job runs; throws with the job's failure once it has ended. */
+    private static boolean isRunning(MiniCluster cluster, JobID jobId) throws Exception {
+        final JobStatus status = cluster.getJobStatus(jobId).get();
+        if (!status.isGloballyTerminalState()) {
+            return true;
+        }
+        final JobResult result = cluster.requestJobResult(jobId).get();
+        throw new IllegalStateException(
+                "The job ended " + status,
+                result.getSerializedThrowable()
+                        .map(failure -> failure.deserializeError(getClassLoader()))
+                        .orElse(null));
+    }
+
+    private static ClassLoader getClassLoader() {
+        return RestoreTimeBenchmark.class.getClassLoader();
+    }
+
     private static boolean allRunning(MiniCluster cluster, JobID jobId, JobVertexID vertex)
             throws Exception {
         final AccessExecutionJobVertex tasks =
@@ -556,12 +607,14 @@ public final class RestoreTimeBenchmark {
         final double changed =
                 secondsBetween * options.updatesPerSecond * (KEY_BYTES + options.valueBytes);
         return new Result(
-                setup,
+                setup.label,
                 round,
                 completed.size(),
                 Arrays.stream(sizes).average().orElse(0),
                 Arrays.stream(sizes).max().orElse(0),
-                (double) materialized / completed.size(),
+                setup.materializationInterval == null
+                        ? -1
+                        : (double) materialized / completed.size(),
                 changed,
                 last.getStateSize(),
                 restoreMillis);
@@ -586,83 +639,6 @@ public final class RestoreTimeBenchmark {
 
     // ------------------------------------------------------------------------
 
-    static void report(Options options, List<Result> results, PrintStream out) {
-        out.println(
-                "| setup | rounds | checkpoints after the load | checkpointed (MB) | max"
-                        + " checkpointed (MB) | materialized (MB) | uploaded in all (MB) | changed"
-                        + " (MB) | uploaded in all / changed | state (MB) | restore (ms) |"
-                        + " per-round restore (ms) | restore / incremental |");
-        out.println("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
-        Double baseline = null;
-        for (Setup setup : options.setups) {
-            final List<Result> runs = new ArrayList<>();
-            for (Result result : results) {
-                if (result.setup == setup) {
-                    runs.add(result);
-                }
-            }
-            if (runs.isEmpty()) {
-                continue;
-            }
-            final boolean changelog = setup.materializationInterval != null;
-            final double restore = median(runs.stream().mapToDouble(r -> r.restoreMillis));
-            if (!changelog && baseline == null) {
-                baseline = restore;
-            }
-            final double inAll =
-                    median(
-                            runs.stream()
-                                    .mapToDouble(
-                                            r ->
-                                                    r.meanCheckpointedBytes
-                                                            + r.materializedBytesPerCheckpoint));
-            final double changed =
-                    median(runs.stream().mapToDouble(r -> r.changedBytesPerCheckpoint));
-            out.printf(
-                    Locale.ROOT,
-                    "| %s | %d | %.0f | %.2f | %.2f | %s | %.2f | %.2f | %.1f | %.1f | %.0f | %s"
-                            + " | %s |%n",
-                    setup.label,
-                    runs.size(),
-                    median(runs.stream().mapToDouble(r -> r.checkpoints)),
-                    median(runs.stream().mapToDouble(r -> r.meanCheckpointedBytes)) / 1e6,
-                    runs.stream().mapToLong(r -> r.maxCheckpointedBytes).max().orElse(0) / 1e6,
-                    changelog
-                            ? String.format(
-                                    Locale.ROOT,
-                                    "%.2f",
-                                    median(
-                                                    runs.stream()
-                                                            .mapToDouble(
-                                                                    r ->
-                                                                            r.materializedBytesPerCheckpoint))
-                                            / 1e6)
-                            : "-",
-                    inAll / 1e6,
-                    changed / 1e6,
-                    inAll / changed,
-                    median(runs.stream().mapToDouble(r -> r.stateBytes)) / 1e6,
-                    restore,
-                    String.join(
-                            ", ",
-                            runs.stream()
-                                    .map(r -> Long.toString(r.restoreMillis))
-                                    .toArray(String[]::new)),
-                    baseline == null
-                            ? "-"
-                            : String.format(Locale.ROOT, "%.2f", restore / baseline));
-        }
-        out.println();
-        out.println(
-                "Medians over the rounds, per checkpoint after the load; the largest checkpoint"
-                        + " over all rounds. Checkpointed: Flink's checkpointed size, which with the"
-                        + " changelog backend counts its log only. Materialized: what this backend's"
-                        + " snapshots for the changelog backend's materializations uploaded in the"
-                        + " same time (its gauges), per checkpoint. Changed: updates per second"
-                        + " times the time between checkpoints times (key + value) bytes. Restore:"
-                        + " the slowest keyed subtask's time from INITIALIZING to RUNNING.");
-    }
-
     private static String loadAverage() {
         try {
             final String[] fields = Files.readString(Paths.get("/proc/loadavg")).trim().split(" ");
@@ -670,14 +646,5 @@ public final class RestoreTimeBenchmark {
         } catch (IOException e) {
             return "load average unknown";
         }
-    }
-
-    private static double median(DoubleStream values) {
-        final double[] sorted = values.sorted().toArray();
-        if (sorted.length == 0) {
-            return Double.NaN;
-        }
-        final int middle = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 }

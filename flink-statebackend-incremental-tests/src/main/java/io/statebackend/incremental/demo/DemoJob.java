@@ -16,8 +16,6 @@ import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.SourceReaderContext;
-import org.apache.flink.api.connector.source.util.ratelimit.RateLimiter;
-import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
@@ -57,8 +55,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
@@ -358,7 +354,7 @@ public final class DemoJob {
                 new DataGeneratorSource<>(
                         new EventGenerator(options.keys, options.updatesPerSecond),
                         maxEvents,
-                        loadThenPerSecond(options.keys, options.updatesPerSecond),
+                        new LoadThenPerSecond(options.keys, options.updatesPerSecond),
                         TypeInformation.of(Event.class));
 
         env.fromSource(
@@ -372,31 +368,6 @@ public final class DemoJob {
                 .sinkTo(new DiscardingSink<>())
                 .name("discard");
         return env;
-    }
-
-    /**
-     * A rate limiter that lets each reader's share of the initial load ({@code keys} events in all)
-     * pass at once and then limits the reader to its share of {@code perSecond}. The restore time
-     * driver's job loads and updates its keys the same way.
-     */
-    public static RateLimiterStrategy loadThenPerSecond(int keys, int perSecond) {
-        return parallelism -> {
-            final RateLimiter limited =
-                    RateLimiterStrategy.perSecond(perSecond).createRateLimiter(parallelism);
-            final long unlimited = (keys + parallelism - 1) / parallelism;
-            return new RateLimiter() {
-                private long passed;
-
-                @Override
-                public CompletionStage<Void> acquire() {
-                    if (passed < unlimited) {
-                        passed++;
-                        return CompletableFuture.completedFuture(null);
-                    }
-                    return limited.acquire();
-                }
-            };
-        };
     }
 
     /** An event of the demo: an amount booked for a key in a category at an event time. */

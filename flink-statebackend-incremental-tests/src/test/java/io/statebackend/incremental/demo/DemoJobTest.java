@@ -56,7 +56,7 @@ class DemoJobTest {
 
     @Test
     void rateLimiterLetsTheReadersShareOfTheLoadPassAtOnce() {
-        final RateLimiter limiter = DemoJob.loadThenPerSecond(1001, 2).createRateLimiter(2);
+        final RateLimiter limiter = new LoadThenPerSecond(1001, 2).createRateLimiter(2);
         for (int i = 0; i < 501; i++) {
             assertThat(limiter.acquire().toCompletableFuture()).isDone();
         }
