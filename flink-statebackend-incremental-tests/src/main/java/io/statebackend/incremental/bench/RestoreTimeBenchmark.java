@@ -323,8 +323,9 @@ public final class RestoreTimeBenchmark {
                         MaterializationReporter.countNewMaterializations();
                         completed.clear();
                         completed.addAll(completedSince(cluster, jobId, loadDone));
-                        return completed.stream()
-                                .anyMatch(c -> c.getTriggerTimestamp() >= updatesDone);
+                        return isRunning(cluster, jobId)
+                                && completed.stream()
+                                        .anyMatch(c -> c.getTriggerTimestamp() >= updatesDone);
                     },
                     "a checkpoint after the updates");
             final long materialized =
