@@ -27,10 +27,15 @@ if [ "${SKIP_BUILD:-false}" != "true" ]; then
         -DincludeScope=test -Dmdep.outputFile="${test_classpath}" >&2
 fi
 
+# the entries of the class path file $1 without this backend and without upstream RocksDB
+without_this_backend() {
+    tr ':' '\n' < "$1" \
+        | grep -v -E '/flink-statebackend-incremental/target/|/flink-statebackend-incremental-[0-9][^/]*\.jar$|/rocksdbjni-[^/]*\.jar$|\.tar\.gz$' \
+        | paste -sd ':' -
+}
+
 incremental_classpath="${tests_module}/target/classes:$(cat "${runtime_classpath}")"
-flink_classpath="${tests_module}/target/classes:$(tr ':' '\n' < "${test_classpath}" \
-    | grep -v -E '/flink-statebackend-incremental/target/|/flink-statebackend-incremental-[0-9][^/]*\.jar$|/rocksdbjni-[^/]*\.jar$|\.tar\.gz$' \
-    | paste -sd ':' -)"
+flink_classpath="${tests_module}/target/classes:$(without_this_backend "${test_classpath}")"
 
 java_bin=java
 if [ -n "${JAVA_HOME:-}" ]; then

@@ -70,14 +70,8 @@ fi
 # this backend and the hashmap backend: the runtime class path, upstream RocksDB and no FRocksDB
 incremental_classpath="${snapshot_dir}/classes:$(cat "${snapshot_dir}/runtime.classpath")"
 # Flink's backend: the test class path without this backend and without upstream RocksDB
-flink_classpath="${snapshot_dir}/classes:$(tr ':' '\n' < "${test_classpath}" \
-    | grep -v -E '/flink-statebackend-incremental/target/|/flink-statebackend-incremental-[0-9][^/]*\.jar$|/rocksdbjni-[^/]*\.jar$|\.tar\.gz$' \
-    | paste -sd ':' -)"
+flink_classpath="${snapshot_dir}/classes:$(without_this_backend "${test_classpath}")"
 
-java_bin=java
-if [ -n "${JAVA_HOME:-}" ]; then
-    java_bin="${JAVA_HOME}/bin/java"
-fi
 # the heap is touched before the measurement: a short fork would otherwise spend a fifth of its
 # time in the kernel's first-touch page faults of the young generation (a long-running TaskManager
 # pays them once), and a backend that allocates more would pay more of them
