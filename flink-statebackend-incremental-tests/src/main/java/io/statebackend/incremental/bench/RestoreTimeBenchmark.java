@@ -488,7 +488,8 @@ public final class RestoreTimeBenchmark {
             ByteBuffer.wrap(next).putInt(key);
             value.update(next);
             if (!loaded && restored) {
-                // the restored job emits no load: every key it sees was written before
+                // the first job wrote every key before its last checkpoint (the restored job's
+                // source starts its load over, but those keys too were written before)
                 WRONG.incrementAndGet();
             }
             PROCESSED.incrementAndGet();
