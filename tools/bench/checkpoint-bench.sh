@@ -31,66 +31,12 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 
-if [ -n "${RESULTS_DIR:-}" ]; then
-    # kept: each round's results are appended as the round ends, so an interrupted run keeps
-    # the rounds it finished (report them with the driver's --report=incremental.tsv,flink.tsv)
-    results_dir="${RESULTS_DIR}"
-    mkdir -p "${results_dir}"
-else
-    results_dir="$(mktemp -d)"
-    trap 'rm -rf "${results_dir}"' EXIT
-fi
-
-rounds=3
-driver_args=()
-setups=()
-flink_setups=()
-for arg in "$@"; do
-    case "${arg}" in
-        --rounds=*) rounds="${arg#--rounds=}" ;;
-        --setup=*) setups+=("${arg}") ;;
-        --flink-setup=*) flink_setups+=("--setup=${arg#--flink-setup=}") ;;
-        *) driver_args+=("${arg}") ;;
-    esac
-done
-if [ ${#setups[@]} -eq 0 ]; then
-    setups=("--setup=default:incremental"
-        "--setup=ahead:incremental:state.backend.incremental-rocksdb.checkpoint.upload-ahead=true"
-        "--setup=tuned:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true"
-        "--setup=tuned-ahead:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true;state.backend.incremental-rocksdb.checkpoint.upload-ahead=true")
-fi
-if [ ${#flink_setups[@]} -eq 0 ]; then
-    flink_setups=("--setup=flink-rocksdb:flink-rocksdb")
-fi
-
+default_setups=("--setup=default:incremental"
+    "--setup=ahead:incremental:state.backend.incremental-rocksdb.checkpoint.upload-ahead=true"
+    "--setup=tuned:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true"
+    "--setup=tuned-ahead:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true;state.backend.incremental-rocksdb.checkpoint.upload-ahead=true")
+default_flink_setups=("--setup=flink-rocksdb:flink-rocksdb")
 java_heap=2g
-# shellcheck source=tools/bench/classpaths.sh
-source tools/bench/classpaths.sh
-
-run_incremental() {
-    "${java_bin}" "${java_options[@]}" -classpath "${incremental_classpath}" \
-        io.statebackend.incremental.bench.CheckpointBenchmark "${driver_args[@]}" \
-        "${setups[@]}" --round="$1" --out="${results_dir}/incremental.tsv"
-}
-run_flink() {
-    "${java_bin}" "${java_options[@]}" -classpath "${flink_classpath}" \
-        io.statebackend.incremental.bench.CheckpointBenchmark "${driver_args[@]}" \
-        "${flink_setups[@]}" --round="$1" --out="${results_dir}/flink.tsv"
-}
-
-echo "Load: $(uptime)" >&2
-for round in $(seq 1 "${rounds}"); do
-    if [ $((round % 2)) -eq 1 ]; then
-        run_incremental "${round}"
-        run_flink "${round}"
-    else
-        run_flink "${round}"
-        run_incremental "${round}"
-    fi
-    echo "Load after round ${round}: $(uptime)" >&2
-done
-
-touch "${results_dir}/incremental.tsv" "${results_dir}/flink.tsv"
-"${java_bin}" -classpath "${incremental_classpath}" \
-    io.statebackend.incremental.bench.CheckpointBenchmark \
-    --report="${results_dir}/incremental.tsv,${results_dir}/flink.tsv"
+# shellcheck source=tools/bench/rounds.sh
+source tools/bench/rounds.sh
+run_rounds io.statebackend.incremental.bench.CheckpointBenchmark "$@"

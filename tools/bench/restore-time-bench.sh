@@ -23,61 +23,11 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 
-rounds=3
-driver_args=()
-setups=()
-flink_setups=()
-for arg in "$@"; do
-    case "${arg}" in
-        --rounds=*) rounds="${arg#--rounds=}" ;;
-        --setup=*) setups+=("${arg}") ;;
-        --flink-setup=*) flink_setups+=("--setup=${arg#--flink-setup=}") ;;
-        *) driver_args+=("${arg}") ;;
-    esac
-done
-if [ ${#setups[@]} -eq 0 ]; then
-    setups=(--setup=incremental --setup=incremental+changelog:10s
-        --setup=incremental+changelog:10min)
-fi
-if [ ${#flink_setups[@]} -eq 0 ]; then
-    flink_setups=(--setup=flink-rocksdb --setup=flink-rocksdb+changelog:10s
-        --setup=flink-rocksdb+changelog:10min)
-fi
-
-if [ -n "${RESULTS_DIR:-}" ]; then
-    results_dir="${RESULTS_DIR}"
-    mkdir -p "${results_dir}"
-else
-    results_dir="$(mktemp -d)"
-    trap 'rm -rf "${results_dir}"' EXIT
-fi
-
+default_setups=(--setup=incremental --setup=incremental+changelog:10s
+    --setup=incremental+changelog:10min)
+default_flink_setups=(--setup=flink-rocksdb --setup=flink-rocksdb+changelog:10s
+    --setup=flink-rocksdb+changelog:10min)
 java_heap=2g
-# shellcheck source=tools/bench/classpaths.sh
-source tools/bench/classpaths.sh
-
-run_incremental() {
-    "${java_bin}" "${java_options[@]}" -classpath "${incremental_classpath}" \
-        io.statebackend.incremental.bench.RestoreTimeBenchmark "${driver_args[@]}" \
-        "${setups[@]}" --round="$1" --out="${results_dir}/incremental.tsv"
-}
-run_flink() {
-    "${java_bin}" "${java_options[@]}" -classpath "${flink_classpath}" \
-        io.statebackend.incremental.bench.RestoreTimeBenchmark "${driver_args[@]}" \
-        "${flink_setups[@]}" --round="$1" --out="${results_dir}/flink.tsv"
-}
-
-for round in $(seq 1 "${rounds}"); do
-    if [ $((round % 2)) -eq 1 ]; then
-        run_incremental "${round}"
-        run_flink "${round}"
-    else
-        run_flink "${round}"
-        run_incremental "${round}"
-    fi
-done
-
-touch "${results_dir}/incremental.tsv" "${results_dir}/flink.tsv"
-"${java_bin}" -classpath "${incremental_classpath}" \
-    io.statebackend.incremental.bench.RestoreTimeBenchmark \
-    --report="${results_dir}/incremental.tsv,${results_dir}/flink.tsv"
+# shellcheck source=tools/bench/rounds.sh
+source tools/bench/rounds.sh
+run_rounds io.statebackend.incremental.bench.RestoreTimeBenchmark "$@"

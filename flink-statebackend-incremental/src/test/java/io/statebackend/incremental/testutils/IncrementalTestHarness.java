@@ -148,7 +148,6 @@ public final class IncrementalTestHarness implements AutoCloseable {
                 CheckpointOptions.forCheckpointWithDefaultLocation());
     }
 
-    /** Registers the handle's shared state, which resolves its placeholders. */
     /**
      * Takes a checkpoint, registers it as the JobManager does when it completes, and notifies the
      * backend of its completion.
@@ -164,6 +163,7 @@ public final class IncrementalTestHarness implements AutoCloseable {
         return handle;
     }
 
+    /** Registers the handle's shared state, which resolves its placeholders. */
     public void register(IncrementalRemoteKeyedStateHandle handle) {
         handle.registerSharedStates(registry, handle.getCheckpointId());
     }

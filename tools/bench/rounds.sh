@@ -1,0 +1,70 @@
+# Sourced by the benchmark scripts whose driver runs once per class path (this backend's and
+# Flink's) and round. After setting the arrays default_setups and default_flink_setups (the
+# driver's --setup arguments for either class path) and optionally java_heap, a script calls
+#
+#   run_rounds <driver main class> "$@"
+#
+# which reads --rounds=N (default 3), --setup=... (this backend's class path) and
+# --flink-setup=... (Flink's) and passes every other argument to the driver; builds the class
+# paths (classpaths.sh); runs the driver in every round once per class path, taking turns which
+# goes first, each JVM appending its results to incremental.tsv or flink.tsv; and then prints the
+# driver's --report over both. RESULTS_DIR keeps those files: each round's results are appended as
+# the round ends, so an interrupted run keeps the rounds it finished (report them with the
+# driver's --report=incremental.tsv,flink.tsv). The caller has changed into the project's root.
+
+run_rounds() {
+    local main_class="$1"
+    shift
+    local rounds=3
+    local driver_args=()
+    local setups=()
+    local flink_setups=()
+    local arg
+    for arg in "$@"; do
+        case "${arg}" in
+            --rounds=*) rounds="${arg#--rounds=}" ;;
+            --setup=*) setups+=("${arg}") ;;
+            --flink-setup=*) flink_setups+=("--setup=${arg#--flink-setup=}") ;;
+            *) driver_args+=("${arg}") ;;
+        esac
+    done
+    if [ ${#setups[@]} -eq 0 ]; then
+        setups=("${default_setups[@]}")
+    fi
+    if [ ${#flink_setups[@]} -eq 0 ]; then
+        flink_setups=("${default_flink_setups[@]}")
+    fi
+
+    if [ -n "${RESULTS_DIR:-}" ]; then
+        results_dir="${RESULTS_DIR}"
+        mkdir -p "${results_dir}"
+    else
+        results_dir="$(mktemp -d)"
+        trap 'rm -rf "${results_dir}"' EXIT
+    fi
+
+    # shellcheck source=tools/bench/classpaths.sh
+    source tools/bench/classpaths.sh
+
+    run_on() {
+        "${java_bin}" "${java_options[@]}" -classpath "$1" "${main_class}" "${driver_args[@]}" \
+            "${@:4}" --round="$2" --out="${results_dir}/$3.tsv"
+    }
+
+    echo "Load: $(uptime)" >&2
+    local round
+    for round in $(seq 1 "${rounds}"); do
+        if [ $((round % 2)) -eq 1 ]; then
+            run_on "${incremental_classpath}" "${round}" incremental "${setups[@]}"
+            run_on "${flink_classpath}" "${round}" flink "${flink_setups[@]}"
+        else
+            run_on "${flink_classpath}" "${round}" flink "${flink_setups[@]}"
+            run_on "${incremental_classpath}" "${round}" incremental "${setups[@]}"
+        fi
+        echo "Load after round ${round}: $(uptime)" >&2
+    done
+
+    touch "${results_dir}/incremental.tsv" "${results_dir}/flink.tsv"
+    "${java_bin}" -classpath "${incremental_classpath}" "${main_class}" \
+        --report="${results_dir}/incremental.tsv,${results_dir}/flink.tsv"
+}
