@@ -228,6 +228,60 @@ public final class IncrementalRocksDBOptions {
                                     + " and slower reads. false keeps Flink's compaction"
                                     + " defaults.");
 
+    /** This backend's key: values kept in blob files apart from the keys. */
+    public static final ConfigOption<Boolean> BLOB_FILES_ENABLED =
+            ConfigOptions.key(OWN_PREFIX + "blob-files.enabled")
+                    .booleanType()
+                    .defaultValue(false)
+                    .withDescription(
+                            "Whether RocksDB writes values of at least "
+                                    + OWN_PREFIX
+                                    + "blob-files.min-value-size into blob files, apart from the"
+                                    + " keys (RocksDB's integrated BlobDB). A blob file is written"
+                                    + " once, by a flush, and compactions then rewrite only the keys"
+                                    + " and references to the values, so an incremental checkpoint"
+                                    + " uploads a new value about once instead of with every"
+                                    + " compaction that rewrites its key. Costs a second read per"
+                                    + " point read of a large value and space for overwritten"
+                                    + " values until garbage collection relocates the live ones"
+                                    + " (see docs/checkpoint-cost.md). Applies to values written"
+                                    + " from then on; values already in blob files stay readable"
+                                    + " when it is switched off.");
+
+    /** This backend's key: the smallest value that goes into a blob file. */
+    public static final ConfigOption<MemorySize> BLOB_FILES_MIN_VALUE_SIZE =
+            ConfigOptions.key(OWN_PREFIX + "blob-files.min-value-size")
+                    .memoryType()
+                    .defaultValue(MemorySize.parse("64b"))
+                    .withDescription(
+                            "Values smaller than this stay in the SST files when blob files are"
+                                    + " enabled; a reference to a blob costs about as much as a"
+                                    + " value of a dozen bytes.");
+
+    /** This backend's key: the size at which a blob file is closed. */
+    public static final ConfigOption<MemorySize> BLOB_FILES_FILE_SIZE =
+            ConfigOptions.key(OWN_PREFIX + "blob-files.file-size")
+                    .memoryType()
+                    .defaultValue(MemorySize.parse("16mb"))
+                    .withDescription(
+                            "Size at which a blob file is closed and the next one begun. Garbage"
+                                    + " collection relocates the live values of whole files, so"
+                                    + " smaller files spread it over more checkpoints.");
+
+    /** This backend's key: which blob files garbage collection relocates. */
+    public static final ConfigOption<Double> BLOB_FILES_GC_AGE_CUTOFF =
+            ConfigOptions.key(OWN_PREFIX + "blob-files.garbage-collection.age-cutoff")
+                    .doubleType()
+                    .defaultValue(0.05)
+                    .withDescription(
+                            "The fraction of the oldest blob files whose live values a compaction"
+                                    + " relocates into new blob files, so that the old files,"
+                                    + " which hold overwritten values as well, can be deleted."
+                                    + " Higher values keep less garbage and upload more bytes"
+                                    + " per checkpoint; 0 turns garbage collection off, and"
+                                    + " then a blob file goes only when all its values are"
+                                    + " overwritten or deleted.");
+
     /** This backend's key: a hash index in each data block, for point reads. */
     public static final ConfigOption<Boolean> DATA_BLOCK_HASH_INDEX =
             ConfigOptions.key(OWN_PREFIX + "block.data-block-hash-index")

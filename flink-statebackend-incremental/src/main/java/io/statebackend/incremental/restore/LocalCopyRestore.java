@@ -1,6 +1,7 @@
 package io.statebackend.incremental.restore;
 
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
+import io.statebackend.incremental.rocksdb.SharedDbFiles;
 import io.statebackend.incremental.snapshot.IncrementalSnapshotMetaData;
 import io.statebackend.incremental.snapshot.RocksDBIncrementalSnapshotOperation;
 import io.statebackend.incremental.transfer.RocksDBStateDownloader;
@@ -115,7 +116,7 @@ final class LocalCopyRestore<K> {
             IncrementalSnapshotMetaData.FileEntry entry =
                     metaData.getFiles().get(file.getLocalPath());
             if (entry != null
-                    && file.getLocalPath().endsWith(".sst")
+                    && SharedDbFiles.isShareable(file.getLocalPath())
                     && !(file.getHandle() instanceof PlaceholderStreamStateHandle)) {
                 sstFiles.put(
                         file.getLocalPath(),

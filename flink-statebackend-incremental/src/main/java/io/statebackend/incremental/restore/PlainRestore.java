@@ -1,6 +1,7 @@
 package io.statebackend.incremental.restore;
 
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
+import io.statebackend.incremental.rocksdb.SharedDbFiles;
 import io.statebackend.incremental.snapshot.IncrementalSnapshotMetaData;
 import io.statebackend.incremental.transfer.StateFile;
 
@@ -59,7 +60,7 @@ final class PlainRestore<K> {
         }
         final Map<String, StateFile> sstFiles = new HashMap<>();
         for (StateFile file : files) {
-            if (file.getName().endsWith(".sst") && shared.contains(file.getName())) {
+            if (SharedDbFiles.isShareable(file.getName()) && shared.contains(file.getName())) {
                 sstFiles.put(file.getName(), file);
             }
         }

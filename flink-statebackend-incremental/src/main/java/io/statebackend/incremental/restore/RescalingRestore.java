@@ -2,6 +2,7 @@ package io.statebackend.incremental.restore;
 
 import io.statebackend.incremental.rocksdb.BoundedIterator;
 import io.statebackend.incremental.rocksdb.RocksDBInstance;
+import io.statebackend.incremental.rocksdb.SharedDbFiles;
 import io.statebackend.incremental.snapshot.IncrementalSnapshotMetaData;
 import io.statebackend.incremental.transfer.RocksDBStateDownloader;
 import io.statebackend.incremental.transfer.StateFile;
@@ -26,6 +27,7 @@ import org.slf4j.LoggerFactory;
 
 import javax.annotation.Nullable;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,6 +38,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * Restores snapshots of other key-group ranges (rescaling). All snapshots are downloaded at once.
@@ -211,6 +214,13 @@ final class RescalingRestore<K> {
                 return "another snapshot claims some of its key groups as well (" + other + ")";
             }
         }
+        final String blobFile = firstBlobFile(downloadDirectories.get(index));
+        if (blobFile != null) {
+            // an imported SST file would refer to values in blob files the import leaves behind
+            return "its values lie partly in blob files ("
+                    + blobFile
+                    + "), which RocksDB cannot import";
+        }
         final List<StateMetaInfoSnapshot> snapshotMetaInfos =
                 metaData.get(index).getStateMetaInfoSnapshots();
         final List<ColumnFamilyHandle> columnFamilies = new ArrayList<>(snapshotMetaInfos.size());
@@ -248,6 +258,17 @@ final class RescalingRestore<K> {
         }
         exportedRanges.add(claimed);
         return null;
+    }
+
+    @Nullable
+    private static String firstBlobFile(Path directory) throws IOException {
+        try (Stream<Path> files = Files.list(directory)) {
+            return files.map(file -> file.getFileName().toString())
+                    .filter(SharedDbFiles::isBlobFile)
+                    .sorted()
+                    .findFirst()
+                    .orElse(null);
+        }
     }
 
     /** The name of an SST file of the column family with keys outside {@code range}, if any. */

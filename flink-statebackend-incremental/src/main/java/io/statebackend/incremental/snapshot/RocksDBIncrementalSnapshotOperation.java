@@ -2,6 +2,7 @@ package io.statebackend.incremental.snapshot;
 
 import io.statebackend.incremental.metrics.IncrementalRocksDBMetrics;
 import io.statebackend.incremental.rocksdb.RegisteredRocksDBState;
+import io.statebackend.incremental.rocksdb.SharedDbFiles;
 import io.statebackend.incremental.transfer.RocksDBStateUploader;
 import io.statebackend.incremental.transfer.RocksDBStateUploader.FileUpload;
 import io.statebackend.incremental.transfer.StateFile;
@@ -74,8 +75,6 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
 
     private static final Logger LOG =
             LoggerFactory.getLogger(RocksDBIncrementalSnapshotOperation.class);
-
-    private static final String SST_SUFFIX = ".sst";
 
     /** Sub-directory of a local copy that holds RocksDB's files. */
     public static final String LOCAL_DB_DIRECTORY = "db";
@@ -250,7 +249,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         } else {
             final Map<String, Long> sstSizes = new HashMap<>();
             for (File file : files) {
-                if (file.getName().endsWith(SST_SUFFIX)) {
+                if (SharedDbFiles.isShareable(file.getName())) {
                     sstSizes.put(file.getName(), file.length());
                 }
             }
@@ -381,7 +380,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         final List<StateFile> reused = new ArrayList<>();
         for (File file : resources.files) {
             final String name = file.getName();
-            if (name.endsWith(SST_SUFFIX) && !savepoint) {
+            if (SharedDbFiles.isShareable(name) && !savepoint) {
                 StateFile referred = resources.referredSstFiles.get(name);
                 if (referred != null) {
                     reused.add(referred);
@@ -419,7 +418,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             for (StateFile file : uploaded) {
                 uploadedBytes += file.getSize();
                 entries.add(entryOf(file));
-                if (file.getName().endsWith(SST_SUFFIX) && !savepoint) {
+                if (SharedDbFiles.isShareable(file.getName()) && !savepoint) {
                     sstFiles.put(file.getName(), file);
                     uploadedSstFiles.add(file);
                     sharedState.add(HandleAndLocalPath.of(file.getHandle(), file.getName()));

@@ -1,5 +1,7 @@
 package io.statebackend.incremental.transfer;
 
+import io.statebackend.incremental.rocksdb.SharedDbFiles;
+
 import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.core.fs.FSDataInputStream;
 import org.apache.flink.runtime.state.filesystem.FileStateHandle;
@@ -394,7 +396,7 @@ public final class RocksDBStateDownloader {
             TransferCancellation cancelled,
             boolean verifyChecksum)
             throws IOException {
-        if (!file.getName().endsWith(".sst")) {
+        if (!SharedDbFiles.isShareable(file.getName())) {
             // copied with the checksum computed on the way, like a download
             downloadFile(checkpointId, file, targetDirectory, closeableRegistry, cancelled);
             return;

@@ -135,6 +135,14 @@ class ConfigurationValidationTest {
                         "mostly"));
         // state.backend.incremental-rocksdb.block.data-block-hash-index
         values.add(wrong(IncrementalRocksDBOptions.DATA_BLOCK_HASH_INDEX, "sometimes"));
+        // state.backend.incremental-rocksdb.blob-files.*
+        values.add(wrong(IncrementalRocksDBOptions.BLOB_FILES_ENABLED, "sometimes"));
+        values.add(wrong(IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE, "large"));
+        values.add(wrong(IncrementalRocksDBOptions.BLOB_FILES_FILE_SIZE, "0"));
+        values.add(wrong(IncrementalRocksDBOptions.BLOB_FILES_FILE_SIZE, "abc"));
+        values.add(wrong(IncrementalRocksDBOptions.BLOB_FILES_GC_AGE_CUTOFF, "-0.1"));
+        values.add(wrong(IncrementalRocksDBOptions.BLOB_FILES_GC_AGE_CUTOFF, "1.5"));
+        values.add(wrong(IncrementalRocksDBOptions.BLOB_FILES_GC_AGE_CUTOFF, "old"));
         // state.backend.rocksdb.memory.fixed-per-slot
         values.add(wrong(IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE, "abc"));
         values.add(wrong(IncrementalRocksDBOptions.FIX_PER_SLOT_MEMORY_SIZE, "0"));
@@ -233,7 +241,7 @@ class ConfigurationValidationTest {
         for (WrongValue wrongValue : wrongValues()) {
             coveredKeys.add(wrongValue.option.key());
         }
-        assertThat(allKeys).hasSize(21);
+        assertThat(allKeys).hasSize(25);
         assertThat(coveredKeys).isEqualTo(allKeys);
     }
 

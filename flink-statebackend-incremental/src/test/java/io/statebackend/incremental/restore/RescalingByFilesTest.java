@@ -175,6 +175,29 @@ class RescalingByFilesTest {
     }
 
     @Test
+    void valuesInBlobFilesAreCopiedNotImported() throws Exception {
+        settings.put(
+                IncrementalRocksDBConfigurableOptions.USE_INGEST_DB_RESTORE_MODE.key(), "true");
+        settings.put(IncrementalRocksDBOptions.BLOB_FILES_ENABLED.key(), "true");
+        settings.put(IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE.key(), "0b");
+        List<KeyedStateHandle> handles = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            IncrementalRocksDBKeyedStateBackend<Integer> source = backend(range(2, i), List.of());
+            writeAll(source, range(2, i), "");
+            IncrementalRemoteKeyedStateHandle handle = checkpoint(source);
+            // blob files are immutable like SST files, so they are shared state
+            assertThat(handle.getSharedState())
+                    .anyMatch(file -> file.getLocalPath().endsWith(".blob"));
+            handles.add(handle);
+            dispose(source);
+        }
+        IncrementalRocksDBKeyedStateBackend<Integer> restored = backend(ALL, handles);
+        assertExact(restored, ALL, "");
+        assertThat(restoreLog.getMessages())
+                .anyMatch(m -> m.contains("by copying entries") && m.contains("blob files"));
+    }
+
+    @Test
     void snapshotWithKeysOutsideItsClaimedRangeIsCopiedAndExact() throws Exception {
         // the data of all key groups, but a handle that claims only the lower half
         IncrementalRocksDBKeyedStateBackend<Integer> wide = backend(ALL, List.of());

@@ -93,6 +93,7 @@ public final class ConfiguredRocksDBOptions implements Serializable {
     private final boolean dataBlockHashIndex;
     private final double bloomFilterBitsPerKey;
     private final boolean partitionedIndexFilters;
+    private final BlobFileOptions blobFiles;
 
     private ConfiguredRocksDBOptions(ReadableConfig config) {
         this.predefinedOptions = readPredefinedOptions(config);
@@ -149,6 +150,7 @@ public final class ConfiguredRocksDBOptions implements Serializable {
                     "it must be larger than 0");
         }
         this.partitionedIndexFilters = value(config, USE_PARTITIONED_INDEX_FILTERS);
+        this.blobFiles = BlobFileOptions.fromConfig(config);
 
         // validated here; block-based mode has no counterpart, the restore keys are read by the
         // restore (RestoreSettings)
@@ -185,6 +187,11 @@ public final class ConfiguredRocksDBOptions implements Serializable {
      */
     public boolean isTunedForIncrementalCheckpoints() {
         return checkpointCompaction.isActive();
+    }
+
+    /** Whether values go into blob files, apart from the keys. */
+    public boolean isBlobFilesEnabled() {
+        return blobFiles.isEnabled();
     }
 
     public boolean isPartitionedIndexFilters() {
@@ -252,6 +259,7 @@ public final class ConfiguredRocksDBOptions implements Serializable {
             table.setFilterPolicy(filter);
         }
         options.setTableFormatConfig(table);
+        blobFiles.applyTo(options);
     }
 
     // ------------------------------------------------------------------------

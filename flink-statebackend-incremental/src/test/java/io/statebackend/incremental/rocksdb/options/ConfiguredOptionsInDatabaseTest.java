@@ -95,6 +95,13 @@ class ConfiguredOptionsInDatabaseTest {
         return new Case(option, value, section, name, expected, false);
     }
 
+    /** A blob file key, which takes effect only with blob files enabled. */
+    private static Case blobCase(
+            ConfigOption<?> option, String value, String name, String expected) {
+        return inFile(option, value, OptionsFile.CF, name, expected)
+                .with(IncrementalRocksDBOptions.BLOB_FILES_ENABLED, "true");
+    }
+
     static List<Case> cases() {
         String logDir = logDirectory.toAbsolutePath().toString();
         return Arrays.asList(
@@ -232,6 +239,33 @@ class ConfiguredOptionsInDatabaseTest {
                         "index_type",
                         "kTwoLevelIndexSearch",
                         true),
+                inFile(
+                        IncrementalRocksDBOptions.BLOB_FILES_ENABLED,
+                        "true",
+                        OptionsFile.CF,
+                        "enable_blob_files",
+                        "true"),
+                blobCase(
+                        IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE,
+                        "1kb",
+                        "min_blob_size",
+                        "1024"),
+                blobCase(
+                        IncrementalRocksDBOptions.BLOB_FILES_FILE_SIZE,
+                        "2mb",
+                        "blob_file_size",
+                        "2097152"),
+                blobCase(
+                        IncrementalRocksDBOptions.BLOB_FILES_GC_AGE_CUTOFF,
+                        "0.5",
+                        "blob_garbage_collection_age_cutoff",
+                        "0.500000"),
+                // 0 turns the collection off
+                blobCase(
+                        IncrementalRocksDBOptions.BLOB_FILES_GC_AGE_CUTOFF,
+                        "0",
+                        "enable_blob_garbage_collection",
+                        "false"),
                 inFile(
                         IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE,
                         "1mb",
@@ -399,6 +433,10 @@ class ConfiguredOptionsInDatabaseTest {
         // this backend's keys, not Flink's
         covered.remove(IncrementalRocksDBOptions.MAX_MANIFEST_FILE_SIZE.key());
         covered.remove(IncrementalRocksDBOptions.DATA_BLOCK_HASH_INDEX.key());
+        covered.remove(IncrementalRocksDBOptions.BLOB_FILES_ENABLED.key());
+        covered.remove(IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE.key());
+        covered.remove(IncrementalRocksDBOptions.BLOB_FILES_FILE_SIZE.key());
+        covered.remove(IncrementalRocksDBOptions.BLOB_FILES_GC_AGE_CUTOFF.key());
         assertThat(covered).isEqualTo(applied);
     }
 
