@@ -35,6 +35,8 @@ import org.apache.flink.runtime.state.LocalRecoveryConfig;
 import org.apache.flink.runtime.state.LocalSnapshotDirectoryProviderImpl;
 import org.apache.flink.runtime.state.PlaceholderStreamStateHandle;
 import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
+import org.apache.flink.runtime.state.SharedStateRegistry;
+import org.apache.flink.runtime.state.SharedStateRegistryImpl;
 import org.apache.flink.runtime.state.SnapshotResult;
 import org.apache.flink.runtime.state.StateObject;
 import org.apache.flink.runtime.state.StreamStateHandle;
@@ -215,6 +217,8 @@ class LocalRecoveryTest {
     /** Whether restoring from local copies reads every byte of their SST files. */
     private boolean verifyLocalChecksums;
 
+    private boolean blobFiles;
+
     @ParameterizedTest
     @EnumSource(Damage.class)
     void damagedLocalCopyFailsCleanlyAndTaskFallsBackToCheckpointStorage(Damage damage)
@@ -308,6 +312,58 @@ class LocalRecoveryTest {
     }
 
     /** The full verification of a copy restored from again is done once, not at every restore. */
+    @Test
+    void blobFilesAreReferredToAndRestoredFromTheCopyAndFromStorage() throws Exception {
+        blobFiles = true;
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend("op", List.of());
+        writeAndFlush(backend, 0, 1000, "a");
+        SnapshotResult<KeyedStateHandle> first = checkpoint(backend, 1);
+        List<String> firstBlobs =
+                names(remote(first).getSharedState()).stream()
+                        .filter(name -> name.endsWith(".blob"))
+                        .collect(Collectors.toList());
+        assertThat(firstBlobs).isNotEmpty();
+        SharedStateRegistry registry = new SharedStateRegistryImpl();
+        remote(first).registerSharedStates(registry, 1);
+        backend.notifyCheckpointComplete(1);
+
+        writeAndFlush(backend, 1000, 500, "b");
+        SnapshotResult<KeyedStateHandle> second = checkpoint(backend, 2);
+        IncrementalRemoteKeyedStateHandle secondRemote = remote(second);
+        for (HandleAndLocalPath file : secondRemote.getSharedState()) {
+            if (firstBlobs.contains(file.getLocalPath())) {
+                assertThat(file.getHandle())
+                        .as(file.getLocalPath())
+                        .isInstanceOf(PlaceholderStreamStateHandle.class);
+            }
+        }
+        assertThat(names(secondRemote.getSharedState()))
+                .containsAll(firstBlobs)
+                .anyMatch(name -> name.endsWith(".blob") && !firstBlobs.contains(name));
+        secondRemote.registerSharedStates(registry, 2);
+        backend.notifyCheckpointComplete(2);
+        dispose(backend);
+
+        IncrementalRocksDBKeyedStateBackend<Integer> downloaded =
+                createBackend("op", List.of(secondRemote));
+        assertThat(downloaded.getMetrics().getRestoreDownloadedBytes()).isPositive();
+        assertValues(downloaded);
+        dispose(downloaded);
+
+        FileUtils.deleteDirectory(storage.toFile());
+        IncrementalRocksDBKeyedStateBackend<Integer> fromCopy =
+                createBackend("op", List.of(local(second)));
+        assertThat(fromCopy.getMetrics().getRestoreDownloadedBytes()).isZero();
+        assertValues(fromCopy);
+    }
+
+    private static void assertValues(IncrementalRocksDBKeyedStateBackend<Integer> backend)
+            throws Exception {
+        for (int key = 0; key < 1500; key++) {
+            assertThat(get(backend, key)).isEqualTo((key < 1000 ? "a-" : "b-") + key);
+        }
+    }
+
     @Test
     void aCopyIsVerifiedInFullOnlyAtItsSecondRestore() throws Exception {
         IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend("op", List.of());
@@ -498,7 +554,14 @@ class LocalRecoveryTest {
                                 .withSetting(
                                         IncrementalRocksDBOptions.LOCAL_RECOVERY_VERIFY_CHECKSUMS
                                                 .key(),
-                                        String.valueOf(verifyLocalChecksums)),
+                                        String.valueOf(verifyLocalChecksums))
+                                .withSetting(
+                                        IncrementalRocksDBOptions.BLOB_FILES_ENABLED.key(),
+                                        String.valueOf(blobFiles))
+                                // every value, however small, into a blob file
+                                .withSetting(
+                                        IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE.key(),
+                                        "0b"),
                         env,
                         operatorIdentifier,
                         new UnregisteredMetricsGroup(),
