@@ -13,7 +13,8 @@
 #                                          backend's defaults, Flink's compaction defaults, and
 #                                          "tuned" with compaction tuned for incremental
 #                                          checkpoints, and "ahead" and "tuned-ahead", which
-#                                          also upload new SST files ahead of checkpoints)
+#                                          also upload new SST files ahead of checkpoints,
+#                                          and "blob", with values in blob files)
 #       [--flink-setup=label:kind[:settings]]... (setups on Flink's class path; default:
 #                                          "flink-rocksdb" with Flink's defaults)
 #
@@ -34,7 +35,8 @@ cd "$(dirname "$0")/../.."
 default_setups=("--setup=default:incremental"
     "--setup=ahead:incremental:state.backend.incremental-rocksdb.checkpoint.upload-ahead=true"
     "--setup=tuned:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true"
-    "--setup=tuned-ahead:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true;state.backend.incremental-rocksdb.checkpoint.upload-ahead=true")
+    "--setup=tuned-ahead:incremental:state.backend.incremental-rocksdb.compaction.tuned-for-incremental-checkpoints=true;state.backend.incremental-rocksdb.checkpoint.upload-ahead=true"
+    "--setup=blob:incremental:state.backend.incremental-rocksdb.blob-files.enabled=true")
 default_flink_setups=("--setup=flink-rocksdb:flink-rocksdb")
 java_heap=2g
 # shellcheck source=tools/bench/rounds.sh

@@ -197,7 +197,8 @@ public final class IncrementalRocksDBOptions {
                     .booleanType()
                     .defaultValue(true)
                     .withDescription(
-                            "Whether the block checksums of every SST file are verified before"
+                            "Whether the block checksums of every SST file, and the record"
+                                    + " checksums of every blob file, are verified before"
                                     + " the file is uploaded (by a checkpoint, a native savepoint"
                                     + " or an upload ahead). A file damaged on the local disk"
                                     + " after RocksDB wrote it then fails the checkpoint, and the"
@@ -262,7 +263,7 @@ public final class IncrementalRocksDBOptions {
     public static final ConfigOption<MemorySize> BLOB_FILES_FILE_SIZE =
             ConfigOptions.key(OWN_PREFIX + "blob-files.file-size")
                     .memoryType()
-                    .defaultValue(MemorySize.parse("16mb"))
+                    .defaultValue(MemorySize.parse("4mb"))
                     .withDescription(
                             "Size at which a blob file is closed and the next one begun. Garbage"
                                     + " collection relocates the live values of whole files, so"

@@ -4,7 +4,7 @@ import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateT
 import io.statebackend.incremental.restore.RestoreSettings;
 import io.statebackend.incremental.rocksdb.options.ConfiguredRocksDBOptions;
 import io.statebackend.incremental.rocksdb.options.OptionsFactoryLoader;
-import io.statebackend.incremental.snapshot.SstBlockChecksums;
+import io.statebackend.incremental.snapshot.LocalFileVerification;
 import io.statebackend.incremental.transfer.TransferRetryPolicy;
 import io.statebackend.incremental.transfer.UploadCheck;
 
@@ -225,7 +225,7 @@ public final class IncrementalRocksDBSettings implements Serializable {
 
     /** What every file passes before its upload: the SST files' block checksums, if verified. */
     public UploadCheck getUploadCheck() {
-        return checkpointVerifySstFiles ? SstBlockChecksums.BEFORE_UPLOAD : UploadCheck.NONE;
+        return checkpointVerifySstFiles ? LocalFileVerification.BEFORE_UPLOAD : UploadCheck.NONE;
     }
 
     /** How snapshots are restored and rescaled. */

@@ -1,7 +1,5 @@
 package io.statebackend.incremental.snapshot;
 
-import io.statebackend.incremental.transfer.UploadCheck;
-
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.Options;
 import org.rocksdb.RocksDB;
@@ -23,22 +21,11 @@ import java.nio.file.Path;
  */
 public final class SstBlockChecksums {
 
-    /** Verifies the SST files among the uploaded files and lets the others pass. */
-    public static final UploadCheck BEFORE_UPLOAD = SstBlockChecksums::verifyIfSstFile;
-
-    private static final String SST_SUFFIX = ".sst";
-
     static {
         RocksDB.loadLibrary();
     }
 
     private SstBlockChecksums() {}
-
-    private static void verifyIfSstFile(Path file) throws IOException {
-        if (file.getFileName().toString().endsWith(SST_SUFFIX)) {
-            verify(file);
-        }
-    }
 
     /**
      * Reads every block of the SST file and compares it with its checksum.

@@ -5,7 +5,7 @@ import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateT
 import io.statebackend.incremental.IncrementalRocksDBSettings;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 import io.statebackend.incremental.IncrementalRocksDBStateBackendFactory;
-import io.statebackend.incremental.snapshot.SstBlockChecksums;
+import io.statebackend.incremental.snapshot.LocalFileVerification;
 import io.statebackend.incremental.transfer.UploadCheck;
 
 import org.apache.flink.configuration.ConfigOption;
@@ -272,7 +272,7 @@ class ConfigurationValidationTest {
             assertThat(settings.getMaxManifestFileSize()).isEqualTo(4L << 20);
             assertThat(settings.isTtlBackgroundCleanup()).isTrue();
             assertThat(settings.isCheckpointUploadAhead()).isFalse();
-            assertThat(settings.getUploadCheck()).isSameAs(SstBlockChecksums.BEFORE_UPLOAD);
+            assertThat(settings.getUploadCheck()).isSameAs(LocalFileVerification.BEFORE_UPLOAD);
         }
     }
 

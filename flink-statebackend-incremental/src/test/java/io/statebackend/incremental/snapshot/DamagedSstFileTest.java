@@ -22,12 +22,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static io.statebackend.incremental.testutils.IncrementalTestHarness.get;
 import static io.statebackend.incremental.testutils.IncrementalTestHarness.writeAndFlush;
@@ -78,6 +81,43 @@ class DamagedSstFileTest {
         assertThatThrownBy(() -> harness.checkpoint(backend, 2, storage))
                 .hasStackTraceContaining(damaged.getName() + " on the local disk is damaged")
                 .hasStackTraceContaining("block checksum mismatch");
+        assertThat(TestStreamFactories.filesBelow(storageRoot))
+                .containsExactlyInAnyOrderElementsOf(storedAfterFirst);
+        harness.dispose(backend);
+
+        IncrementalRocksDBKeyedStateBackend<Integer> restored =
+                harness.createBackend(stateBackend, ALL, Collections.singletonList(first));
+        for (int key = 0; key < 1000; key++) {
+            assertThat(get(restored, key)).isEqualTo("a-" + key);
+        }
+        harness.dispose(restored);
+    }
+
+    @Test
+    void aDamagedBlobFileFailsTheCheckpoint() throws Exception {
+        IncrementalRocksDBStateBackend stateBackend =
+                new IncrementalRocksDBStateBackend(true)
+                        .withSetting(IncrementalRocksDBOptions.BLOB_FILES_ENABLED.key(), "true")
+                        .withSetting(
+                                IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE.key(), "0b");
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend(stateBackend);
+        writeAndFlush(backend, 0, 1000, "a");
+        IncrementalRemoteKeyedStateHandle first = checkpoint(backend, 1);
+        List<Path> storedAfterFirst = TestStreamFactories.filesBelow(storageRoot);
+
+        writeAndFlush(backend, 500, 1000, "b");
+        Path damaged = newestBlobFile(backend);
+        try (RandomAccessFile file = new RandomAccessFile(damaged.toFile(), "rw")) {
+            long middle = file.length() / 2;
+            file.seek(middle);
+            int b = file.read();
+            file.seek(middle);
+            file.write(b ^ 0x01);
+        }
+
+        assertThatThrownBy(() -> harness.checkpoint(backend, 2, storage))
+                .hasStackTraceContaining(
+                        "blob file " + damaged.getFileName() + " on the local disk is damaged");
         assertThat(TestStreamFactories.filesBelow(storageRoot))
                 .containsExactlyInAnyOrderElementsOf(storedAfterFirst);
         harness.dispose(backend);
@@ -164,6 +204,17 @@ class DamagedSstFileTest {
             IncrementalRocksDBKeyedStateBackend<Integer> backend, long checkpointId)
             throws Exception {
         return harness.completeCheckpoint(backend, checkpointId, storage);
+    }
+
+    /** The blob file with the highest number in the backend's database directory. */
+    private static Path newestBlobFile(IncrementalRocksDBKeyedStateBackend<Integer> backend)
+            throws Exception {
+        try (Stream<Path> files =
+                Files.list(backend.getInstanceDirectory().toPath().resolve("db"))) {
+            return files.filter(file -> file.getFileName().toString().endsWith(".blob"))
+                    .max(Comparator.comparing(Path::getFileName))
+                    .orElseThrow();
+        }
     }
 
     /** The last SST file the state's flushes wrote. */

@@ -80,9 +80,9 @@ class SstBlockChecksumsTest {
         Files.write(manifest, "not an SST file".getBytes(UTF_8));
         RottenBlocks.rotFirstDataBlock(sst.toFile());
 
-        assertThatCode(() -> SstBlockChecksums.BEFORE_UPLOAD.check(manifest))
+        assertThatCode(() -> LocalFileVerification.BEFORE_UPLOAD.check(manifest))
                 .doesNotThrowAnyException();
-        assertThatThrownBy(() -> SstBlockChecksums.BEFORE_UPLOAD.check(sst))
+        assertThatThrownBy(() -> LocalFileVerification.BEFORE_UPLOAD.check(sst))
                 .hasMessageContaining("000007.sst on the local disk is damaged");
     }
 }
