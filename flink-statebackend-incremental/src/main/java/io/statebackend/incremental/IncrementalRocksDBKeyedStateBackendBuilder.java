@@ -137,6 +137,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                 uploadAhead =
                         new SstUploadAhead(
                                 instanceDirectory,
+                                new File(instanceDirectory, DB_DIRECTORY),
                                 new RocksDBStateUploader(
                                         transferPool.executor(),
                                         settings.getUploadRetryPolicy(),

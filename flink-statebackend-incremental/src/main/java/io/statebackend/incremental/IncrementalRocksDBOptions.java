@@ -181,8 +181,9 @@ public final class IncrementalRocksDBOptions {
                     .booleanType()
                     .defaultValue(false)
                     .withDescription(
-                            "Whether SST files that RocksDB writes between checkpoints (compaction"
-                                    + " outputs, flushes of full write buffers) are uploaded to the"
+                            "Whether SST and blob files that RocksDB writes between checkpoints"
+                                    + " (compaction outputs, flushes of full write buffers, blob"
+                                    + " garbage collection) are uploaded to the"
                                     + " shared state of checkpoint storage by one background thread"
                                     + " as soon as they are written, so that the next checkpoint"
                                     + " finds them uploaded instead of uploading a compaction's"

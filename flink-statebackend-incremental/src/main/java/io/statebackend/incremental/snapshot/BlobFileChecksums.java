@@ -6,8 +6,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
 
 /**
@@ -53,6 +55,31 @@ public final class BlobFileChecksums {
                             + ". It is not uploaded, so this snapshot fails and the last completed"
                             + " checkpoint stays the one to restore. The local disk of this task"
                             + " manager may be failing.");
+        }
+    }
+
+    /**
+     * Whether the file ends with a footer whose magic number and checksum match, which RocksDB
+     * writes when it closes the file; a file still being written ends with a record instead. A file
+     * that cannot be read has none.
+     */
+    static boolean hasFooter(Path file) {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = channel.size();
+            if (size < HEADER_SIZE + FOOTER_SIZE) {
+                return false;
+            }
+            ByteBuffer footer = ByteBuffer.allocate(FOOTER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+            long position = size - FOOTER_SIZE;
+            while (footer.hasRemaining()) {
+                if (channel.read(footer, position + footer.position()) < 0) {
+                    return false;
+                }
+            }
+            return footer.getInt(0) == MAGIC_NUMBER
+                    && masked(footer.array(), FOOTER_SIZE - 4) == footer.getInt(28);
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -1,5 +1,6 @@
 package io.statebackend.incremental.snapshot;
 
+import io.statebackend.incremental.rocksdb.SharedDbFiles;
 import io.statebackend.incremental.transfer.RocksDBStateUploader;
 import io.statebackend.incremental.transfer.RocksDBStateUploader.FileUpload;
 import io.statebackend.incremental.transfer.StateFile;
@@ -17,6 +18,8 @@ import org.apache.flink.util.Preconditions;
 import org.apache.flink.util.concurrent.ExecutorThreadFactory;
 
 import org.rocksdb.AbstractEventListener;
+import org.rocksdb.CompactionJobInfo;
+import org.rocksdb.FlushJobInfo;
 import org.rocksdb.RocksDB;
 import org.rocksdb.Status;
 import org.rocksdb.TableFileCreationInfo;
@@ -46,14 +49,16 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
 /**
- * Uploads the SST files RocksDB writes between checkpoints as soon as they are written, so that a
- * checkpoint finds a compaction's output already in checkpoint storage instead of uploading it
- * within its own duration.
+ * Uploads the SST and blob files RocksDB writes between checkpoints as soon as they are written, so
+ * that a checkpoint finds a compaction's output already in checkpoint storage instead of uploading
+ * it within its own duration.
  *
- * <p>RocksDB reports every table file it creates and deletes to {@link #eventListener()}. A created
- * file is hard-linked into a staging directory (RocksDB may delete its own name at any time) and
- * uploaded as shared state by one background thread, into the storage of the latest checkpoint.
- * Until a checkpoint takes an upload over, the upload belongs to this class:
+ * <p>RocksDB reports every table file it creates and deletes to {@link #eventListener()}; blob
+ * files are found in the database directory after every flush and compaction ({@link
+ * BlobFilesInDirectory}), and a blob file gone from it by then counts as deleted. A created file is
+ * hard-linked into a staging directory (RocksDB may delete its own name at any time) and uploaded
+ * as shared state by one background thread, into the storage of the latest checkpoint. Until a
+ * checkpoint takes an upload over, the upload belongs to this class:
  *
  * <ul>
  *   <li>A checkpoint that needs the file calls {@link #takeOver}: an upload that has started is
@@ -82,12 +87,11 @@ public final class SstUploadAhead implements AutoCloseable {
     /** Sub-directory of the backend's instance directory that holds the staged hard links. */
     public static final String STAGING_DIRECTORY = "upload-ahead";
 
-    private static final String SST_SUFFIX = ".sst";
-
     private final File stagingDirectory;
     private final RocksDBStateUploader uploader;
     private final ExecutorService executor;
     private final Predicate<CheckpointStreamFactory> usableStorage;
+    private final BlobFilesInDirectory blobFiles;
 
     /** Closed by {@link #close()}: stops a running upload, whose partial file is deleted. */
     private final CloseableRegistry uploadStreams = new CloseableRegistry();
@@ -120,18 +124,20 @@ public final class SstUploadAhead implements AutoCloseable {
      * @param instanceDirectory the backend's directory, on the same file system as the database
      * @param uploader uploads one file at a time on the calling thread
      */
-    public SstUploadAhead(File instanceDirectory, RocksDBStateUploader uploader)
+    public SstUploadAhead(File instanceDirectory, File dbDirectory, RocksDBStateUploader uploader)
             throws IOException {
-        this(instanceDirectory, uploader, SstUploadAhead::isUsable);
+        this(instanceDirectory, dbDirectory, uploader, SstUploadAhead::isUsable);
     }
 
     @VisibleForTesting
     SstUploadAhead(
             File instanceDirectory,
+            File dbDirectory,
             RocksDBStateUploader uploader,
             Predicate<CheckpointStreamFactory> usableStorage)
             throws IOException {
         this.stagingDirectory = new File(instanceDirectory, STAGING_DIRECTORY);
+        this.blobFiles = new BlobFilesInDirectory(dbDirectory.toPath());
         this.uploader = Preconditions.checkNotNull(uploader);
         this.usableStorage = Preconditions.checkNotNull(usableStorage);
         Files.createDirectories(stagingDirectory.toPath());
@@ -152,6 +158,12 @@ public final class SstUploadAhead implements AutoCloseable {
      */
     public void useStorage(CheckpointStreamFactory checkpointStorage) {
         final boolean usable = usableStorage.test(checkpointStorage);
+        try {
+            // the blob files there are now are the checkpoint's to upload
+            blobFiles.markPresentAsKnown();
+        } catch (IOException e) {
+            LOG.debug("Could not list the blob files of the database.", e);
+        }
         synchronized (lock) {
             if (!closed) {
                 storage = usable ? checkpointStorage : null;
@@ -255,7 +267,7 @@ public final class SstUploadAhead implements AutoCloseable {
     void fileCreated(String filePath, long size) {
         final Path source = Paths.get(filePath);
         final String name = source.getFileName().toString();
-        if (!name.endsWith(SST_SUFFIX) || size <= 0) {
+        if (!SharedDbFiles.isShareable(name) || size <= 0) {
             return;
         }
         synchronized (lock) {
@@ -296,6 +308,42 @@ public final class SstUploadAhead implements AutoCloseable {
         final AheadUpload upload = removeStarted(Paths.get(filePath).getFileName().toString());
         if (upload != null) {
             discardWhenDone(upload);
+        }
+    }
+
+    /**
+     * Starts the uploads of blob files RocksDB finished and discards those of blob files it
+     * deleted, which its event listener does not report.
+     */
+    @VisibleForTesting
+    void lookForBlobFiles() throws IOException {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+        }
+        final List<String> pendingBlobFiles = new ArrayList<>();
+        synchronized (lock) {
+            for (String name : uploads.keySet()) {
+                if (SharedDbFiles.isBlobFile(name)) {
+                    pendingBlobFiles.add(name);
+                }
+            }
+        }
+        for (String name : pendingBlobFiles) {
+            if (!blobFiles.contains(name)) {
+                fileDeleted(name);
+            }
+        }
+        for (Path file : blobFiles.newFinishedFiles()) {
+            final long size;
+            try {
+                size = Files.size(file);
+            } catch (IOException e) {
+                // deleted since it was listed
+                continue;
+            }
+            fileCreated(file.toString(), size);
         }
     }
 
@@ -383,7 +431,27 @@ public final class SstUploadAhead implements AutoCloseable {
         Events() {
             super(
                     EnabledEventCallback.ON_TABLE_FILE_CREATED,
-                    EnabledEventCallback.ON_TABLE_FILE_DELETED);
+                    EnabledEventCallback.ON_TABLE_FILE_DELETED,
+                    EnabledEventCallback.ON_FLUSH_COMPLETED,
+                    EnabledEventCallback.ON_COMPACTION_COMPLETED);
+        }
+
+        @Override
+        public void onFlushCompleted(RocksDB db, FlushJobInfo info) {
+            blobFilesChanged();
+        }
+
+        @Override
+        public void onCompactionCompleted(RocksDB db, CompactionJobInfo info) {
+            blobFilesChanged();
+        }
+
+        private void blobFilesChanged() {
+            try {
+                lookForBlobFiles();
+            } catch (Throwable t) {
+                LOG.warn("Could not look for blob files to upload ahead.", t);
+            }
         }
 
         @Override

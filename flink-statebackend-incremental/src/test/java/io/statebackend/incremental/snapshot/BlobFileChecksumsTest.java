@@ -1,23 +1,17 @@
 package io.statebackend.incremental.snapshot;
 
+import io.statebackend.incremental.testutils.TestBlobFiles;
+
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.rocksdb.CompressionType;
-import org.rocksdb.FlushOptions;
-import org.rocksdb.Options;
-import org.rocksdb.RocksDB;
 
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -36,36 +30,7 @@ class BlobFileChecksumsTest {
 
     @BeforeEach
     void writeFile() throws Exception {
-        Path db = tmp.resolve("db");
-        try (Options options =
-                        new Options()
-                                .setCreateIfMissing(true)
-                                .setEnableBlobFiles(true)
-                                .setMinBlobSize(0)
-                                .setBlobCompressionType(CompressionType.NO_COMPRESSION);
-                RocksDB rocksDB = RocksDB.open(options, db.toString());
-                FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {
-            for (int i = 0; i < VALUES; i++) {
-                rocksDB.put(String.format("key-%05d", i).getBytes(UTF_8), value(i));
-            }
-            rocksDB.flush(flush);
-        }
-        List<Path> blobs;
-        try (Stream<Path> files = Files.list(db)) {
-            blobs =
-                    files.filter(f -> f.getFileName().toString().endsWith(".blob"))
-                            .collect(Collectors.toList());
-        }
-        assertThat(blobs).hasSize(1);
-        blob = blobs.get(0);
-    }
-
-    private static byte[] value(int i) {
-        byte[] value = new byte[VALUE_SIZE];
-        for (int j = 0; j < VALUE_SIZE; j++) {
-            value[j] = (byte) (i * 31 + j);
-        }
-        return value;
+        blob = TestBlobFiles.write(tmp, VALUES, VALUE_SIZE);
     }
 
     @Test

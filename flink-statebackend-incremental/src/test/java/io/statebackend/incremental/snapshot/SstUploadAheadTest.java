@@ -1,5 +1,6 @@
 package io.statebackend.incremental.snapshot;
 
+import io.statebackend.incremental.testutils.TestBlobFiles;
 import io.statebackend.incremental.testutils.TestStreamFactories;
 import io.statebackend.incremental.testutils.TestStreamFactories.FlakyStreamFactory;
 import io.statebackend.incremental.testutils.TestStreamFactories.StuckStreamFactory;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -48,6 +50,7 @@ class SstUploadAheadTest {
         ahead =
                 new SstUploadAhead(
                         instance.toFile(),
+                        dbDirectory.toFile(),
                         new RocksDBStateUploader(Executors.newDirectExecutorService()),
                         factory -> true);
     }
@@ -208,6 +211,42 @@ class SstUploadAheadTest {
         assertThat(ahead.takeOver("000033.sst", 1999)).isNull();
         awaitDiscarded(2000);
         assertThat(sharedFiles()).isEmpty();
+    }
+
+    @Test
+    void finishedBlobFilesAreUploadedAndDeletedOnesDiscarded() throws Exception {
+        byte[] whole = Files.readAllBytes(TestBlobFiles.write(tmp, 200, 300));
+        Files.write(dbDirectory.resolve("000009.blob"), whole);
+        // a checkpoint starts: the blob files there now are its own to upload
+        ahead.useStorage(storage);
+        Path finished = Files.write(dbDirectory.resolve("000010.blob"), whole);
+        // still being written: RocksDB writes the footer last
+        Path writing =
+                Files.write(
+                        dbDirectory.resolve("000011.blob"),
+                        Arrays.copyOf(whole, whole.length - BlobFileChecksums.FOOTER_SIZE));
+
+        ahead.lookForBlobFiles();
+        assertThat(awaitUpload("000010.blob").getSize()).isEqualTo(whole.length);
+        assertThat(ahead.uploadOf("000011.blob")).isNull();
+        assertThat(ahead.uploadOf("000009.blob")).isNull();
+
+        Files.write(writing, whole);
+        ahead.lookForBlobFiles();
+        awaitUpload("000011.blob");
+        ahead.lookForBlobFiles();
+        assertThat(ahead.getUploadedBytes()).isEqualTo(2L * whole.length);
+
+        // garbage collected before any checkpoint needed it
+        Files.delete(finished);
+        ahead.lookForBlobFiles();
+        awaitDiscarded(whole.length);
+        CompletableFuture<StateFile> takenOver = ahead.takeOver("000011.blob", whole.length);
+        assertThat(takenOver).isNotNull();
+        ahead.close();
+        assertThat(sharedFiles()).hasSize(1);
+        assertThat(Files.readAllBytes(sharedFiles().get(0))).isEqualTo(whole);
+        assertThat(ahead.getDiscardedBytes()).isEqualTo(whole.length);
     }
 
     // ------------------------------------------------------------------------

@@ -108,6 +108,42 @@ class UploadAheadCheckpointTest {
     }
 
     @Test
+    void blobFilesAreUploadedAheadAndTakenOver() throws Exception {
+        stateBackend =
+                stateBackend
+                        .withSetting(IncrementalRocksDBOptions.BLOB_FILES_ENABLED.key(), "true")
+                        .withSetting(
+                                IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE.key(), "0b");
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend();
+        SstUploadAhead ahead = backend.getUploadAhead();
+        writeAndFlush(backend, 0, 1000, "a");
+        IncrementalRemoteKeyedStateHandle first = checkpoint(backend, 1);
+        // the first checkpoint uploaded its blob files itself
+        assertThat(awaitUploadsOfBlobFiles(backend)).isEmpty();
+
+        writeAndFlush(backend, 500, 1000, "b");
+        List<StreamStateHandle> uploadedAhead = awaitUploadsOfBlobFiles(backend);
+        assertThat(uploadedAhead).isNotEmpty();
+
+        IncrementalRemoteKeyedStateHandle second = checkpoint(backend, 2);
+        Set<StreamStateHandle> secondShared = new HashSet<>();
+        for (HandleAndLocalPath file : second.getSharedState()) {
+            secondShared.add(file.getHandle());
+        }
+        assertThat(secondShared).containsAll(uploadedAhead);
+        assertThat(ahead.pendingUploads()).isZero();
+
+        IncrementalRocksDBKeyedStateBackend<Integer> restored =
+                harness.createBackend(stateBackend, ALL, Collections.singletonList(second));
+        for (int key = 0; key < 1500; key++) {
+            assertThat(get(restored, key)).isEqualTo((key < 500 ? "a-" : "b-") + key);
+        }
+        harness.dispose(restored);
+        harness.dispose(backend);
+        assertOnlyReferencedFilesIn(first, second);
+    }
+
+    @Test
     void uploadsOfFilesCompactedAwayAndLeftAtCloseAreDeleted() throws Exception {
         IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend();
         SstUploadAhead ahead = backend.getUploadAhead();
@@ -191,6 +227,25 @@ class UploadAheadCheckpointTest {
             String name = Paths.get(file.fileName()).getFileName().toString();
             CompletableFuture<StateFile> upload = ahead.uploadOf(name);
             if (upload != null) {
+                handles.add(upload.get(30, TimeUnit.SECONDS).getHandle());
+            }
+        }
+        return handles;
+    }
+
+    /**
+     * Waits until the uploads of the blob files in the database directory that have one are done,
+     * and returns their handles. The backend looks for blob files before a flush returns.
+     */
+    private static List<StreamStateHandle> awaitUploadsOfBlobFiles(
+            IncrementalRocksDBKeyedStateBackend<Integer> backend) throws Exception {
+        SstUploadAhead ahead = backend.getUploadAhead();
+        List<StreamStateHandle> handles = new ArrayList<>();
+        File[] files = new File(backend.getInstanceDirectory(), "db").listFiles();
+        assertThat(files).isNotNull();
+        for (File file : files) {
+            CompletableFuture<StateFile> upload = ahead.uploadOf(file.getName());
+            if (file.getName().endsWith(".blob") && upload != null) {
                 handles.add(upload.get(30, TimeUnit.SECONDS).getHandle());
             }
         }
