@@ -206,7 +206,7 @@ public final class IncrementalRocksDBOptions {
                                     + " last completed checkpoint stays the one to restore."
                                     + " Without it, the upload's own checksum covers the damaged"
                                     + " bytes, the checkpoint completes, and only restoring it"
-                                    + " fails. Costs one read of each new SST file, usually from"
+                                    + " fails. Costs one read of each new file, usually from"
                                     + " the page cache.");
 
     /** This backend's key: compaction defaults chosen for the cost of incremental checkpoints. */

@@ -68,66 +68,35 @@ class DamagedSstFileTest {
 
     @Test
     void aDamagedFileFailsTheCheckpointAndTheLastCompletedOneRestores() throws Exception {
-        IncrementalRocksDBStateBackend stateBackend = new IncrementalRocksDBStateBackend(true);
-        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend(stateBackend);
-        writeAndFlush(backend, 0, 1000, "a");
-        IncrementalRemoteKeyedStateHandle first = checkpoint(backend, 1);
-        List<Path> storedAfterFirst = TestStreamFactories.filesBelow(storageRoot);
-
-        writeAndFlush(backend, 500, 1000, "b");
-        File damaged = newestSstFile(backend);
-        RottenBlocks.rotFirstDataBlock(damaged);
-
-        assertThatThrownBy(() -> harness.checkpoint(backend, 2, storage))
-                .hasStackTraceContaining(damaged.getName() + " on the local disk is damaged")
-                .hasStackTraceContaining("block checksum mismatch");
-        assertThat(TestStreamFactories.filesBelow(storageRoot))
-                .containsExactlyInAnyOrderElementsOf(storedAfterFirst);
-        harness.dispose(backend);
-
-        IncrementalRocksDBKeyedStateBackend<Integer> restored =
-                harness.createBackend(stateBackend, ALL, Collections.singletonList(first));
-        for (int key = 0; key < 1000; key++) {
-            assertThat(get(restored, key)).isEqualTo("a-" + key);
-        }
-        harness.dispose(restored);
+        failsTheCheckpointAndTheLastCompletedOneRestores(
+                new IncrementalRocksDBStateBackend(true),
+                backend -> {
+                    File damaged = newestSstFile(backend);
+                    RottenBlocks.rotFirstDataBlock(damaged);
+                    return damaged.getName();
+                },
+                "block checksum mismatch");
     }
 
     @Test
     void aDamagedBlobFileFailsTheCheckpoint() throws Exception {
-        IncrementalRocksDBStateBackend stateBackend =
+        failsTheCheckpointAndTheLastCompletedOneRestores(
                 new IncrementalRocksDBStateBackend(true)
                         .withSetting(IncrementalRocksDBOptions.BLOB_FILES_ENABLED.key(), "true")
                         .withSetting(
-                                IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE.key(), "0b");
-        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend(stateBackend);
-        writeAndFlush(backend, 0, 1000, "a");
-        IncrementalRemoteKeyedStateHandle first = checkpoint(backend, 1);
-        List<Path> storedAfterFirst = TestStreamFactories.filesBelow(storageRoot);
-
-        writeAndFlush(backend, 500, 1000, "b");
-        Path damaged = newestBlobFile(backend);
-        try (RandomAccessFile file = new RandomAccessFile(damaged.toFile(), "rw")) {
-            long middle = file.length() / 2;
-            file.seek(middle);
-            int b = file.read();
-            file.seek(middle);
-            file.write(b ^ 0x01);
-        }
-
-        assertThatThrownBy(() -> harness.checkpoint(backend, 2, storage))
-                .hasStackTraceContaining(
-                        "blob file " + damaged.getFileName() + " on the local disk is damaged");
-        assertThat(TestStreamFactories.filesBelow(storageRoot))
-                .containsExactlyInAnyOrderElementsOf(storedAfterFirst);
-        harness.dispose(backend);
-
-        IncrementalRocksDBKeyedStateBackend<Integer> restored =
-                harness.createBackend(stateBackend, ALL, Collections.singletonList(first));
-        for (int key = 0; key < 1000; key++) {
-            assertThat(get(restored, key)).isEqualTo("a-" + key);
-        }
-        harness.dispose(restored);
+                                IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE.key(), "0b"),
+                backend -> {
+                    Path damaged = newestBlobFile(backend);
+                    try (RandomAccessFile file = new RandomAccessFile(damaged.toFile(), "rw")) {
+                        long middle = file.length() / 2;
+                        file.seek(middle);
+                        int b = file.read();
+                        file.seek(middle);
+                        file.write(b ^ 0x01);
+                    }
+                    return damaged.getFileName().toString();
+                },
+                "record at offset");
     }
 
     @Test
@@ -194,6 +163,41 @@ class DamagedSstFileTest {
     }
 
     // ------------------------------------------------------------------------
+
+    /** Damages a file of the backend and returns its name. */
+    private interface Damage {
+        String apply(IncrementalRocksDBKeyedStateBackend<Integer> backend) throws Exception;
+    }
+
+    /**
+     * Checkpoint 1 completes; a file written after it is damaged, checkpoint 2 fails naming it and
+     * {@code cause} and leaves storage as it was, and checkpoint 1 restores exactly.
+     */
+    private void failsTheCheckpointAndTheLastCompletedOneRestores(
+            IncrementalRocksDBStateBackend stateBackend, Damage damage, String cause)
+            throws Exception {
+        IncrementalRocksDBKeyedStateBackend<Integer> backend = createBackend(stateBackend);
+        writeAndFlush(backend, 0, 1000, "a");
+        IncrementalRemoteKeyedStateHandle first = checkpoint(backend, 1);
+        List<Path> storedAfterFirst = TestStreamFactories.filesBelow(storageRoot);
+
+        writeAndFlush(backend, 500, 1000, "b");
+        String damaged = damage.apply(backend);
+
+        assertThatThrownBy(() -> harness.checkpoint(backend, 2, storage))
+                .hasStackTraceContaining(damaged + " on the local disk is damaged")
+                .hasStackTraceContaining(cause);
+        assertThat(TestStreamFactories.filesBelow(storageRoot))
+                .containsExactlyInAnyOrderElementsOf(storedAfterFirst);
+        harness.dispose(backend);
+
+        IncrementalRocksDBKeyedStateBackend<Integer> restored =
+                harness.createBackend(stateBackend, ALL, Collections.singletonList(first));
+        for (int key = 0; key < 1000; key++) {
+            assertThat(get(restored, key)).isEqualTo("a-" + key);
+        }
+        harness.dispose(restored);
+    }
 
     private IncrementalRocksDBKeyedStateBackend<Integer> createBackend(
             IncrementalRocksDBStateBackend stateBackend) throws Exception {

@@ -87,24 +87,7 @@ class UploadAheadCheckpointTest {
         List<StreamStateHandle> uploadedAhead = awaitUploadsOfLiveFiles(backend);
         assertThat(uploadedAhead).isNotEmpty();
 
-        IncrementalRemoteKeyedStateHandle second = checkpoint(backend, 2);
-        Set<StreamStateHandle> secondShared = new HashSet<>();
-        for (HandleAndLocalPath file : second.getSharedState()) {
-            secondShared.add(file.getHandle());
-        }
-        // the very handles uploaded ahead, not second uploads of the same files
-        assertThat(secondShared).containsAll(uploadedAhead);
-        assertThat(ahead.getTakenOverBytes()).isPositive();
-        assertThat(ahead.pendingUploads()).isZero();
-
-        IncrementalRocksDBKeyedStateBackend<Integer> restored =
-                harness.createBackend(stateBackend, ALL, Collections.singletonList(second));
-        for (int key = 0; key < 1500; key++) {
-            assertThat(get(restored, key)).isEqualTo((key < 500 ? "b-" : "c-") + key);
-        }
-        harness.dispose(restored);
-        harness.dispose(backend);
-        assertOnlyReferencedFilesIn(first, second);
+        takesOverAndRestores(backend, first, uploadedAhead, "b", "c");
     }
 
     @Test
@@ -125,22 +108,7 @@ class UploadAheadCheckpointTest {
         List<StreamStateHandle> uploadedAhead = awaitUploadsOfBlobFiles(backend);
         assertThat(uploadedAhead).isNotEmpty();
 
-        IncrementalRemoteKeyedStateHandle second = checkpoint(backend, 2);
-        Set<StreamStateHandle> secondShared = new HashSet<>();
-        for (HandleAndLocalPath file : second.getSharedState()) {
-            secondShared.add(file.getHandle());
-        }
-        assertThat(secondShared).containsAll(uploadedAhead);
-        assertThat(ahead.pendingUploads()).isZero();
-
-        IncrementalRocksDBKeyedStateBackend<Integer> restored =
-                harness.createBackend(stateBackend, ALL, Collections.singletonList(second));
-        for (int key = 0; key < 1500; key++) {
-            assertThat(get(restored, key)).isEqualTo((key < 500 ? "a-" : "b-") + key);
-        }
-        harness.dispose(restored);
-        harness.dispose(backend);
-        assertOnlyReferencedFilesIn(first, second);
+        takesOverAndRestores(backend, first, uploadedAhead, "a", "b");
     }
 
     @Test
@@ -206,6 +174,39 @@ class UploadAheadCheckpointTest {
             IncrementalRocksDBKeyedStateBackend<Integer> backend, long checkpointId)
             throws Exception {
         return harness.completeCheckpoint(backend, checkpointId, storage);
+    }
+
+    /**
+     * Takes checkpoint 2, which must refer to the very handles uploaded ahead (not second uploads
+     * of the same files) and leave no upload pending, restores it (keys 0 to 499 tagged {@code
+     * older}, 500 to 1499 {@code newer}), and checks that storage holds only the two checkpoints'
+     * files once the backend is disposed.
+     */
+    private void takesOverAndRestores(
+            IncrementalRocksDBKeyedStateBackend<Integer> backend,
+            IncrementalRemoteKeyedStateHandle first,
+            List<StreamStateHandle> uploadedAhead,
+            String older,
+            String newer)
+            throws Exception {
+        SstUploadAhead ahead = backend.getUploadAhead();
+        IncrementalRemoteKeyedStateHandle second = checkpoint(backend, 2);
+        Set<StreamStateHandle> secondShared = new HashSet<>();
+        for (HandleAndLocalPath file : second.getSharedState()) {
+            secondShared.add(file.getHandle());
+        }
+        assertThat(secondShared).containsAll(uploadedAhead);
+        assertThat(ahead.getTakenOverBytes()).isPositive();
+        assertThat(ahead.pendingUploads()).isZero();
+
+        IncrementalRocksDBKeyedStateBackend<Integer> restored =
+                harness.createBackend(stateBackend, ALL, Collections.singletonList(second));
+        for (int key = 0; key < 1500; key++) {
+            assertThat(get(restored, key)).isEqualTo((key < 500 ? older : newer) + "-" + key);
+        }
+        harness.dispose(restored);
+        harness.dispose(backend);
+        assertOnlyReferencedFilesIn(first, second);
     }
 
     private static void compact(IncrementalRocksDBKeyedStateBackend<Integer> backend)
