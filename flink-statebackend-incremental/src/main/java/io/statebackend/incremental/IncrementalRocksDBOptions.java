@@ -246,7 +246,10 @@ public final class IncrementalRocksDBOptions {
                                     + " compaction that rewrites its key. Costs a second read per"
                                     + " point read of a large value and space for overwritten"
                                     + " values until garbage collection relocates the live ones"
-                                    + " (see docs/checkpoint-cost.md). Applies to values written"
+                                    + " (see docs/checkpoint-cost.md). Values in blob files are"
+                                    + " compressed as the last level of"
+                                    + " state.backend.rocksdb.compression.per.level. Applies to"
+                                    + " values written"
                                     + " from then on; values already in blob files stay readable"
                                     + " when it is switched off.");
 

@@ -1,8 +1,10 @@
 package io.statebackend.incremental.model;
 
+import io.statebackend.incremental.IncrementalRocksDBOptions;
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
 
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -30,6 +32,7 @@ final class ModelConfig {
     final Map<StepKind, Double> weights;
     final Set<StepKind> excluded;
     final boolean uploadAhead;
+    final boolean blobFiles;
 
     /**
      * @param excluded steps the run never takes, to narrow down a failure (the seed then draws
@@ -61,10 +64,26 @@ final class ModelConfig {
             weights.put(kind, excluded.contains(kind) ? 0.0 : weight);
         }
         // drawn last, so that the other parameters of a seed stay what they were before; a
-        // property may force it, to tell whether a failure depends on it
+        // property may force each, to tell whether a failure depends on it
         boolean drawn = random.nextBoolean();
         String forced = System.getProperty("protocol.model.upload-ahead", "");
         this.uploadAhead = forced.isEmpty() ? drawn : Boolean.parseBoolean(forced);
+        boolean drawnBlobFiles = random.nextBoolean();
+        String forcedBlobFiles = System.getProperty("protocol.model.blob-files", "");
+        this.blobFiles =
+                forcedBlobFiles.isEmpty() ? drawnBlobFiles : Boolean.parseBoolean(forcedBlobFiles);
+    }
+
+    /** The backend's configuration for this run's subtasks. */
+    Map<String, String> backendSettings() {
+        Map<String, String> settings = new HashMap<>();
+        settings.put(
+                IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD.key(),
+                String.valueOf(uploadAhead));
+        settings.put(IncrementalRocksDBOptions.BLOB_FILES_ENABLED.key(), String.valueOf(blobFiles));
+        // the model's values are short strings: every one into a blob file
+        settings.put(IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE.key(), "0b");
+        return settings;
     }
 
     String describe() {
@@ -89,6 +108,8 @@ final class ModelConfig {
                 + checkAllEvery
                 + " uploadAhead="
                 + uploadAhead
+                + " blobFiles="
+                + blobFiles
                 + (excluded.isEmpty() ? "" : " excluded=" + excluded);
     }
 }

@@ -541,7 +541,7 @@ final class ProtocolModelRun implements AutoCloseable {
                                 parallelism,
                                 MAX_PARALLELISM,
                                 timerService,
-                                config.uploadAhead,
+                                config.backendSettings(),
                                 localDirectory,
                                 states == null ? null : states.get(i)));
             }
@@ -616,7 +616,7 @@ final class ProtocolModelRun implements AutoCloseable {
                                 parallelism,
                                 MAX_PARALLELISM,
                                 timers,
-                                config.uploadAhead,
+                                config.backendSettings(),
                                 localDirectory,
                                 states.get(i));
             } catch (Throwable t) {

@@ -1,6 +1,5 @@
 package io.statebackend.incremental.model;
 
-import io.statebackend.incremental.IncrementalRocksDBOptions;
 import io.statebackend.incremental.IncrementalRocksDBOptions.PriorityQueueStateType;
 import io.statebackend.incremental.IncrementalRocksDBStateBackend;
 
@@ -75,7 +74,7 @@ public final class Subtask implements AutoCloseable {
             int parallelism,
             int maxParallelism,
             PriorityQueueStateType timerService,
-            boolean uploadAhead,
+            Map<String, String> settings,
             Path localDirectory,
             @Nullable OperatorSubtaskState restoreFrom)
             throws Exception {
@@ -88,14 +87,15 @@ public final class Subtask implements AutoCloseable {
                         parallelism,
                         index);
         try {
-            harness.setStateBackend(
+            IncrementalRocksDBStateBackend backend =
                     new IncrementalRocksDBStateBackend(true)
                             .withTimerService(timerService)
                             .withTransferThreads(2)
-                            .withLocalDirectories(localDirectory.toString())
-                            .withSetting(
-                                    IncrementalRocksDBOptions.CHECKPOINT_UPLOAD_AHEAD.key(),
-                                    String.valueOf(uploadAhead)));
+                            .withLocalDirectories(localDirectory.toString());
+            for (Map.Entry<String, String> setting : settings.entrySet()) {
+                backend = backend.withSetting(setting.getKey(), setting.getValue());
+            }
+            harness.setStateBackend(backend);
             harness.setup();
             if (restoreFrom == null) {
                 harness.initializeEmptyState();

@@ -3,6 +3,7 @@ package io.statebackend.incremental.rocksdb.options;
 import org.apache.flink.configuration.ReadableConfig;
 
 import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompressionType;
 
 import java.io.Serializable;
 
@@ -55,14 +56,18 @@ final class BlobFileOptions implements Serializable {
     /**
      * Sets the blob options if blob files are enabled. Otherwise leaves RocksDB's defaults, under
      * which blob files already written stay readable and are never relocated.
+     *
+     * @param compression the compression of the last level, which holds most of the values without
+     *     blob files: values keep the compression they would have had
      */
-    void applyTo(ColumnFamilyOptions options) {
+    void applyTo(ColumnFamilyOptions options, CompressionType compression) {
         if (!enabled) {
             return;
         }
         options.setEnableBlobFiles(true)
                 .setMinBlobSize(minValueSize)
                 .setBlobFileSize(fileSize)
+                .setBlobCompressionType(compression)
                 .setEnableBlobGarbageCollection(gcAgeCutoff > 0.0);
         if (gcAgeCutoff > 0.0) {
             options.setBlobGarbageCollectionAgeCutoff(gcAgeCutoff);

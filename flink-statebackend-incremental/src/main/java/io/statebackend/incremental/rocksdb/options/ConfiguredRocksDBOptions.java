@@ -259,7 +259,7 @@ public final class ConfiguredRocksDBOptions implements Serializable {
             table.setFilterPolicy(filter);
         }
         options.setTableFormatConfig(table);
-        blobFiles.applyTo(options);
+        blobFiles.applyTo(options, compressionPerLevel.get(compressionPerLevel.size() - 1));
     }
 
     // ------------------------------------------------------------------------

@@ -245,6 +245,18 @@ class ConfiguredOptionsInDatabaseTest {
                         OptionsFile.CF,
                         "enable_blob_files",
                         "true"),
+                // values in blob files are compressed as in the last level: Flink's Snappy
+                inFile(
+                        IncrementalRocksDBOptions.BLOB_FILES_ENABLED,
+                        "true",
+                        OptionsFile.CF,
+                        "blob_compression_type",
+                        "kSnappyCompression"),
+                blobCase(
+                        IncrementalRocksDBConfigurableOptions.COMPRESSION_PER_LEVEL,
+                        "NO_COMPRESSION;LZ4_COMPRESSION",
+                        "blob_compression_type",
+                        "kLZ4Compression"),
                 blobCase(
                         IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE,
                         "1kb",
