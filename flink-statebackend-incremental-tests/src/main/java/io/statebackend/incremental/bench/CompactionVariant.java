@@ -28,13 +28,11 @@ import java.util.Properties;
  * triggers a compaction), {@code target} (target file size), {@code base} (max bytes of the base
  * level), {@code multiplier}, {@code dynamic} (dynamic level bytes), {@code priority} (min-overlap,
  * round-robin, by-size, oldest-first), {@code partition} (fixed key prefix length of the SST
- * partitioner), {@code blob} (blob files for values of at least this size), {@code blob-file} (blob
- * file size), {@code blob-gc} (blob garbage collection with this age cutoff, a fraction), {@code
- * blob-gc-force} (its force threshold), and for universal compaction {@code ratio} (size ratio,
- * percent), {@code amp} (max size amplification, percent), {@code width} (min merge width), and
- * {@code incremental} (RocksDB's incremental universal compaction, which has no Java setter and is
- * set through an options string). Sizes take Flink's memory size syntax (2mb). A benchmark tool
- * only: it is looked up by name, so that the driver also runs on a class path without this backend.
+ * partitioner), and for universal compaction {@code ratio} (size ratio, percent), {@code amp} (max
+ * size amplification, percent), {@code width} (min merge width), and {@code incremental} (RocksDB's
+ * incremental universal compaction, which has no Java setter and is set through an options string).
+ * Sizes take Flink's memory size syntax (2mb). A benchmark tool only: it is looked up by name, so
+ * that the driver also runs on a class path without this backend.
  */
 public final class CompactionVariant implements ConfigurableIncrementalRocksDBOptionsFactory {
 
@@ -120,20 +118,6 @@ public final class CompactionVariant implements ConfigurableIncrementalRocksDBOp
                             new SstPartitionerFixedPrefixFactory(Long.parseLong(value));
                     handlesToClose.add(partitioner);
                     options.setSstPartitionerFactory(partitioner);
-                    break;
-                case "blob":
-                    options.setEnableBlobFiles(true);
-                    options.setMinBlobSize(MemorySize.parse(value).getBytes());
-                    break;
-                case "blob-file":
-                    options.setBlobFileSize(MemorySize.parse(value).getBytes());
-                    break;
-                case "blob-gc":
-                    options.setEnableBlobGarbageCollection(true);
-                    options.setBlobGarbageCollectionAgeCutoff(Double.parseDouble(value));
-                    break;
-                case "blob-gc-force":
-                    options.setBlobGarbageCollectionForceThreshold(Double.parseDouble(value));
                     break;
                 case "ratio":
                 case "amp":
