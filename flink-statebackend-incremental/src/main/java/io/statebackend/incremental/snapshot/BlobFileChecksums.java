@@ -111,8 +111,7 @@ public final class BlobFileChecksums {
                 if (masked(recordHeader.array(), 24) != headerCrc) {
                     return "the header of the record at offset "
                             + position
-                            + " does not match"
-                            + " its checksum";
+                            + " does not match its checksum";
                 }
                 long keySize = recordHeader.getLong(0);
                 long valueSize = recordHeader.getLong(8);
@@ -120,8 +119,7 @@ public final class BlobFileChecksums {
                 if (keySize < 0 || valueSize < 0 || keySize > available - valueSize) {
                     return "the record at offset "
                             + position
-                            + " claims more bytes than the file"
-                            + " holds";
+                            + " claims more bytes than the file holds";
                 }
                 CRC32C blobCrc = new CRC32C();
                 long remaining = keySize + valueSize;
@@ -134,8 +132,7 @@ public final class BlobFileChecksums {
                 if (mask((int) blobCrc.getValue()) != recordHeader.getInt(28)) {
                     return "the key and value of the record at offset "
                             + position
-                            + " do not"
-                            + " match their checksum";
+                            + " do not match their checksum";
                 }
                 position += RECORD_HEADER_SIZE + keySize + valueSize;
                 records++;
