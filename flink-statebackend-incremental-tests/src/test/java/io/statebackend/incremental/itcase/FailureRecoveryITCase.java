@@ -135,25 +135,32 @@ class FailureRecoveryITCase {
 
     static Stream<Arguments> configurations() {
         return Stream.of(
-                Arguments.of(true, PriorityQueueStateType.ROCKSDB, false),
-                Arguments.of(true, PriorityQueueStateType.HEAP, false),
-                Arguments.of(false, PriorityQueueStateType.ROCKSDB, false),
-                Arguments.of(false, PriorityQueueStateType.HEAP, false),
+                Arguments.of(true, PriorityQueueStateType.ROCKSDB, false, false),
+                Arguments.of(true, PriorityQueueStateType.HEAP, false, false),
+                Arguments.of(false, PriorityQueueStateType.ROCKSDB, false, false),
+                Arguments.of(false, PriorityQueueStateType.HEAP, false, false),
                 // wrapped in Flink's changelog backend (FLIP-158)
-                Arguments.of(true, PriorityQueueStateType.ROCKSDB, true),
-                Arguments.of(false, PriorityQueueStateType.HEAP, true));
+                Arguments.of(true, PriorityQueueStateType.ROCKSDB, true, false),
+                Arguments.of(false, PriorityQueueStateType.HEAP, true, false),
+                // every value in blob files
+                Arguments.of(true, PriorityQueueStateType.ROCKSDB, false, true));
     }
 
-    @ParameterizedTest(name = "incremental={0}, timers={1}, changelog={2}")
+    @ParameterizedTest(name = "incremental={0}, timers={1}, changelog={2}, blob files={3}")
     @MethodSource("configurations")
     void restoresExactStateAfterOneFailure(
             boolean incremental,
             PriorityQueueStateType timerService,
             boolean changelog,
+            boolean blobFiles,
             @InjectMiniCluster MiniCluster miniCluster)
             throws Exception {
         final Path checkpointDir = Files.createTempDirectory(checkpointsRoot, "checkpoints-");
         final Configuration config = jobConfiguration(incremental, timerService, checkpointDir);
+        if (blobFiles) {
+            config.setString(IncrementalRocksDBOptions.BLOB_FILES_ENABLED.key(), "true");
+            config.setString(IncrementalRocksDBOptions.BLOB_FILES_MIN_VALUE_SIZE.key(), "0b");
+        }
         if (changelog) {
             config.set(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG, true);
             // materializes the wrapped backend while the job runs, so that the restore reads a
