@@ -137,7 +137,9 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                 uploadAhead =
                         new SstUploadAhead(
                                 instanceDirectory,
-                                new File(instanceDirectory, DB_DIRECTORY),
+                                settings.getRocksDBOptions().isBlobFilesEnabled()
+                                        ? new File(instanceDirectory, DB_DIRECTORY)
+                                        : null,
                                 new RocksDBStateUploader(
                                         transferPool.executor(),
                                         settings.getUploadRetryPolicy(),

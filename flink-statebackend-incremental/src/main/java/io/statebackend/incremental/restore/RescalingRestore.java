@@ -27,7 +27,6 @@ import org.slf4j.LoggerFactory;
 
 import javax.annotation.Nullable;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,7 +37,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * Restores snapshots of other key-group ranges (rescaling). All snapshots are downloaded at once.
@@ -214,11 +212,11 @@ final class RescalingRestore<K> {
                 return "another snapshot claims some of its key groups as well (" + other + ")";
             }
         }
-        final String blobFile = firstBlobFile(downloadDirectories.get(index));
-        if (blobFile != null) {
+        final List<String> blobFiles = SharedDbFiles.blobFilesIn(downloadDirectories.get(index));
+        if (!blobFiles.isEmpty()) {
             // an imported SST file would refer to values in blob files the import leaves behind
             return "its values lie partly in blob files ("
-                    + blobFile
+                    + blobFiles.get(0)
                     + "), which RocksDB cannot import";
         }
         final List<StateMetaInfoSnapshot> snapshotMetaInfos =
@@ -258,17 +256,6 @@ final class RescalingRestore<K> {
         }
         exportedRanges.add(claimed);
         return null;
-    }
-
-    @Nullable
-    private static String firstBlobFile(Path directory) throws IOException {
-        try (Stream<Path> files = Files.list(directory)) {
-            return files.map(file -> file.getFileName().toString())
-                    .filter(SharedDbFiles::isBlobFile)
-                    .sorted()
-                    .findFirst()
-                    .orElse(null);
-        }
     }
 
     /** The name of an SST file of the column family with keys outside {@code range}, if any. */

@@ -1,5 +1,13 @@
 package io.statebackend.incremental.rocksdb;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
 /**
  * Which of RocksDB's files a checkpoint may share with later checkpoints.
  *
@@ -23,6 +31,19 @@ public final class SharedDbFiles {
     /** Whether the named file is a blob file, holding values that SST files refer to. */
     public static boolean isBlobFile(String fileName) {
         return fileName.endsWith(BLOB_SUFFIX);
+    }
+
+    /** The names of the blob files in the directory, sorted; none if it does not exist. */
+    public static List<String> blobFilesIn(Path directory) throws IOException {
+        if (!Files.isDirectory(directory)) {
+            return Collections.emptyList();
+        }
+        try (Stream<Path> files = Files.list(directory)) {
+            return files.map(file -> file.getFileName().toString())
+                    .filter(SharedDbFiles::isBlobFile)
+                    .sorted()
+                    .collect(Collectors.toList());
+        }
     }
 
     /** Whether the named file is an SST file, whose blocks RocksDB can verify. */

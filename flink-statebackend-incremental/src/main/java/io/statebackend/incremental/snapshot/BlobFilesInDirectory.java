@@ -11,8 +11,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Finds the blob files RocksDB finished since the last look into the database directory.
@@ -37,7 +35,7 @@ final class BlobFilesInDirectory {
      * checkpoint that starts now uploads it itself.
      */
     synchronized void markPresentAsKnown() throws IOException {
-        known.addAll(blobFileNames());
+        known.addAll(SharedDbFiles.blobFilesIn(directory));
     }
 
     /**
@@ -45,7 +43,7 @@ final class BlobFilesInDirectory {
      * gone.
      */
     synchronized List<Path> newFinishedFiles() throws IOException {
-        final List<String> present = blobFileNames();
+        final List<String> present = SharedDbFiles.blobFilesIn(directory);
         known.retainAll(new HashSet<>(present));
         final List<Path> finished = new ArrayList<>();
         for (String name : present) {
@@ -64,16 +62,5 @@ final class BlobFilesInDirectory {
     /** Whether the blob file is still in the directory. */
     boolean contains(String name) {
         return Files.exists(directory.resolve(name));
-    }
-
-    private List<String> blobFileNames() throws IOException {
-        if (!Files.isDirectory(directory)) {
-            return new ArrayList<>();
-        }
-        try (Stream<Path> files = Files.list(directory)) {
-            return files.map(file -> file.getFileName().toString())
-                    .filter(SharedDbFiles::isBlobFile)
-                    .collect(Collectors.toList());
-        }
     }
 }

@@ -91,7 +91,7 @@ public final class SstUploadAhead implements AutoCloseable {
     private final RocksDBStateUploader uploader;
     private final ExecutorService executor;
     private final Predicate<CheckpointStreamFactory> usableStorage;
-    private final BlobFilesInDirectory blobFiles;
+    @Nullable private final BlobFilesInDirectory blobFiles;
 
     /** Closed by {@link #close()}: stops a running upload, whose partial file is deleted. */
     private final CloseableRegistry uploadStreams = new CloseableRegistry();
@@ -122,26 +122,32 @@ public final class SstUploadAhead implements AutoCloseable {
 
     /**
      * @param instanceDirectory the backend's directory, on the same file system as the database
+     * @param blobFileDirectory the database's directory if RocksDB writes blob files into it, to be
+     *     looked into after flushes and compactions; null if it writes none
      * @param uploader uploads one file at a time on the calling thread
      */
-    public SstUploadAhead(File instanceDirectory, File dbDirectory, RocksDBStateUploader uploader)
+    public SstUploadAhead(
+            File instanceDirectory, @Nullable File blobFileDirectory, RocksDBStateUploader uploader)
             throws IOException {
-        this(instanceDirectory, dbDirectory, uploader, SstUploadAhead::isUsable);
+        this(instanceDirectory, blobFileDirectory, uploader, SstUploadAhead::isUsable);
     }
 
     @VisibleForTesting
     SstUploadAhead(
             File instanceDirectory,
-            File dbDirectory,
+            @Nullable File blobFileDirectory,
             RocksDBStateUploader uploader,
             Predicate<CheckpointStreamFactory> usableStorage)
             throws IOException {
         this.stagingDirectory = new File(instanceDirectory, STAGING_DIRECTORY);
-        this.blobFiles = new BlobFilesInDirectory(dbDirectory.toPath());
+        this.blobFiles =
+                blobFileDirectory == null
+                        ? null
+                        : new BlobFilesInDirectory(blobFileDirectory.toPath());
         this.uploader = Preconditions.checkNotNull(uploader);
         this.usableStorage = Preconditions.checkNotNull(usableStorage);
         Files.createDirectories(stagingDirectory.toPath());
-        this.events = new Events();
+        this.events = new Events(blobFiles != null);
         this.executor =
                 Executors.newSingleThreadExecutor(
                         new ExecutorThreadFactory("incremental-rocksdb-upload-ahead"));
@@ -158,11 +164,13 @@ public final class SstUploadAhead implements AutoCloseable {
      */
     public void useStorage(CheckpointStreamFactory checkpointStorage) {
         final boolean usable = usableStorage.test(checkpointStorage);
-        try {
-            // the blob files there are now are the checkpoint's to upload
-            blobFiles.markPresentAsKnown();
-        } catch (IOException e) {
-            LOG.debug("Could not list the blob files of the database.", e);
+        if (blobFiles != null) {
+            try {
+                // the blob files there are now are the checkpoint's to upload
+                blobFiles.markPresentAsKnown();
+            } catch (IOException e) {
+                LOG.debug("Could not list the blob files of the database.", e);
+            }
         }
         synchronized (lock) {
             if (!closed) {
@@ -317,13 +325,14 @@ public final class SstUploadAhead implements AutoCloseable {
      */
     @VisibleForTesting
     void lookForBlobFiles() throws IOException {
+        if (blobFiles == null) {
+            return;
+        }
+        final List<String> pendingBlobFiles = new ArrayList<>();
         synchronized (lock) {
             if (closed) {
                 return;
             }
-        }
-        final List<String> pendingBlobFiles = new ArrayList<>();
-        synchronized (lock) {
             for (String name : uploads.keySet()) {
                 if (SharedDbFiles.isBlobFile(name)) {
                     pendingBlobFiles.add(name);
@@ -428,12 +437,19 @@ public final class SstUploadAhead implements AutoCloseable {
     /** RocksDB's callbacks, on its background threads; they never throw into RocksDB. */
     private final class Events extends AbstractEventListener {
 
-        Events() {
+        Events(boolean blobFiles) {
             super(
-                    EnabledEventCallback.ON_TABLE_FILE_CREATED,
-                    EnabledEventCallback.ON_TABLE_FILE_DELETED,
-                    EnabledEventCallback.ON_FLUSH_COMPLETED,
-                    EnabledEventCallback.ON_COMPACTION_COMPLETED);
+                    blobFiles
+                            ? new EnabledEventCallback[] {
+                                EnabledEventCallback.ON_TABLE_FILE_CREATED,
+                                EnabledEventCallback.ON_TABLE_FILE_DELETED,
+                                EnabledEventCallback.ON_FLUSH_COMPLETED,
+                                EnabledEventCallback.ON_COMPACTION_COMPLETED
+                            }
+                            : new EnabledEventCallback[] {
+                                EnabledEventCallback.ON_TABLE_FILE_CREATED,
+                                EnabledEventCallback.ON_TABLE_FILE_DELETED
+                            });
         }
 
         @Override

@@ -65,13 +65,15 @@ final class ModelConfig {
         }
         // drawn last, so that the other parameters of a seed stay what they were before; a
         // property may force each, to tell whether a failure depends on it
+        this.uploadAhead = drawnUnlessForced(random, "protocol.model.upload-ahead");
+        this.blobFiles = drawnUnlessForced(random, "protocol.model.blob-files");
+    }
+
+    /** A drawn switch, or the value of the system property if it is set. */
+    private static boolean drawnUnlessForced(Random random, String property) {
         boolean drawn = random.nextBoolean();
-        String forced = System.getProperty("protocol.model.upload-ahead", "");
-        this.uploadAhead = forced.isEmpty() ? drawn : Boolean.parseBoolean(forced);
-        boolean drawnBlobFiles = random.nextBoolean();
-        String forcedBlobFiles = System.getProperty("protocol.model.blob-files", "");
-        this.blobFiles =
-                forcedBlobFiles.isEmpty() ? drawnBlobFiles : Boolean.parseBoolean(forcedBlobFiles);
+        String forced = System.getProperty(property, "");
+        return forced.isEmpty() ? drawn : Boolean.parseBoolean(forced);
     }
 
     /** The backend's configuration for this run's subtasks. */
