@@ -192,7 +192,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
             IncrementalRocksDBMetrics metrics,
             RocksDBNativeMetricMonitor nativeMetrics,
             long restoredCheckpointId,
-            Map<String, StateFile> restoredSstFiles,
+            Map<String, StateFile> restoredSharedFiles,
             @Nullable SstUploadAhead uploadAhead) {
         super(
                 kvStateRegistry,
@@ -276,7 +276,7 @@ public class IncrementalRocksDBKeyedStateBackend<K> extends AbstractKeyedStateBa
                         localCopyName(operatorIdentifier, backendUID),
                         metrics,
                         restoredCheckpointId,
-                        restoredSstFiles,
+                        restoredSharedFiles,
                         uploadAhead);
         this.uploadAhead = uploadAhead;
     }

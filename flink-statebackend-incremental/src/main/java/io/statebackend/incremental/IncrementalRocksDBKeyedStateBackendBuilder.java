@@ -182,7 +182,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                             metrics,
                             nativeMetrics,
                             restored.checkpointId,
-                            restored.sstFiles,
+                            restored.sharedFiles,
                             uploadAhead);
             // only a backend that was built shows its figures: a failed attempt registers nothing
             // that the next attempt, from another restore alternative, would collide with
@@ -229,7 +229,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
     private static final class Restored {
         @Nullable RocksDBInstance instance;
         long checkpointId = -1L;
-        Map<String, StateFile> sstFiles = Collections.emptyMap();
+        Map<String, StateFile> sharedFiles = Collections.emptyMap();
         long downloadedBytes;
         RestoreKind kind = RestoreKind.NOTHING;
         long downloadNanos;
@@ -371,7 +371,7 @@ final class IncrementalRocksDBKeyedStateBackendBuilder<K>
                             .restore();
             restored.instance = result.getInstance();
             restored.checkpointId = result.getRestoredCheckpointId();
-            restored.sstFiles = result.getRestoredSstFiles();
+            restored.sharedFiles = result.getRestoredSharedFiles();
             restored.downloadedBytes = result.getDownloadedBytes();
             restored.downloadNanos = result.getDownloadNanos();
             restored.kind = RestoreKind.FILES;

@@ -111,14 +111,14 @@ final class LocalCopyRestore<K> {
                         context.opener, context.dbDirectory, metaData.getStateMetaInfoSnapshots());
 
         // the copy names the checkpoint's SST files in checkpoint storage: they may be referred to
-        final Map<String, StateFile> sstFiles = new HashMap<>();
+        final Map<String, StateFile> sharedFiles = new HashMap<>();
         for (HandleAndLocalPath file : handle.getSharedStateHandles()) {
             IncrementalSnapshotMetaData.FileEntry entry =
                     metaData.getFiles().get(file.getLocalPath());
             if (entry != null
                     && SharedDbFiles.isShareable(file.getLocalPath())
                     && !(file.getHandle() instanceof PlaceholderStreamStateHandle)) {
-                sstFiles.put(
+                sharedFiles.put(
                         file.getLocalPath(),
                         new StateFile(
                                 file.getLocalPath(),
@@ -128,7 +128,7 @@ final class LocalCopyRestore<K> {
             }
         }
         return new RocksDBIncrementalRestoreOperation.Result(
-                instance, checkpointId, Collections.unmodifiableMap(sstFiles), 0L, placeNanos);
+                instance, checkpointId, Collections.unmodifiableMap(sharedFiles), 0L, placeNanos);
     }
 
     /**

@@ -58,16 +58,16 @@ final class PlainRestore<K> {
         for (HandleAndLocalPath file : handle.getSharedState()) {
             shared.add(file.getLocalPath());
         }
-        final Map<String, StateFile> sstFiles = new HashMap<>();
+        final Map<String, StateFile> sharedFiles = new HashMap<>();
         for (StateFile file : files) {
             if (SharedDbFiles.isShareable(file.getName()) && shared.contains(file.getName())) {
-                sstFiles.put(file.getName(), file);
+                sharedFiles.put(file.getName(), file);
             }
         }
         return new RocksDBIncrementalRestoreOperation.Result(
                 instance,
                 checkpointId,
-                Collections.unmodifiableMap(sstFiles),
+                Collections.unmodifiableMap(sharedFiles),
                 downloadedBytes,
                 downloadNanos);
     }

@@ -51,19 +51,19 @@ public final class RocksDBIncrementalRestoreOperation<K> {
     public static final class Result {
         private final RocksDBInstance instance;
         private final long restoredCheckpointId;
-        private final Map<String, StateFile> restoredSstFiles;
+        private final Map<String, StateFile> restoredSharedFiles;
         private final long downloadedBytes;
         private final long downloadNanos;
 
         Result(
                 RocksDBInstance instance,
                 long restoredCheckpointId,
-                Map<String, StateFile> restoredSstFiles,
+                Map<String, StateFile> restoredSharedFiles,
                 long downloadedBytes,
                 long downloadNanos) {
             this.instance = instance;
             this.restoredCheckpointId = restoredCheckpointId;
-            this.restoredSstFiles = restoredSstFiles;
+            this.restoredSharedFiles = restoredSharedFiles;
             this.downloadedBytes = downloadedBytes;
             this.downloadNanos = downloadNanos;
         }
@@ -88,11 +88,12 @@ public final class RocksDBIncrementalRestoreOperation<K> {
         }
 
         /**
-         * The SST files of the restored checkpoint by name. That checkpoint is complete, so the
-         * next incremental checkpoint may refer to them instead of uploading them again.
+         * The shared files (SST and blob files) of the restored checkpoint by name. That checkpoint
+         * is complete, so the next incremental checkpoint may refer to them instead of uploading
+         * them again.
          */
-        public Map<String, StateFile> getRestoredSstFiles() {
-            return restoredSstFiles;
+        public Map<String, StateFile> getRestoredSharedFiles() {
+            return restoredSharedFiles;
         }
     }
 

@@ -68,8 +68,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * IncrementalSnapshotMetaData}) records the states and each file's size and checksum.
  *
  * <p>Which uploads a checkpoint may refer to is decided in its synchronous part by {@link
- * ReusableSstFiles}, which alone hears the complete, abort and subsume notifications. A lost, late
- * or reordered notification only costs a re-upload.
+ * ReusableSharedFiles}, which alone hears the complete, abort and subsume notifications. A lost,
+ * late or reordered notification only costs a re-upload.
  */
 public final class RocksDBIncrementalSnapshotOperation<K> {
 
@@ -105,7 +105,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
     /** Makes local checkpoint directories unique when a checkpoint id is snapshotted twice. */
     private final AtomicLong localDirectoryCounter = new AtomicLong();
 
-    private final ReusableSstFiles reusableSstFiles;
+    private final ReusableSharedFiles reusableSharedFiles;
 
     /** Uploads of new SST files started before a checkpoint needed them; null if not used. */
     @Nullable private final SstUploadAhead uploadAhead;
@@ -116,7 +116,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
      * @param localCopyName the name of this backend's local copy in a checkpoint's directory
      * @param metrics where the figures of every checkpoint are reported
      * @param restoredCheckpointId the checkpoint this backend was restored from, or a negative id
-     * @param restoredSstFiles the shared SST files of that checkpoint, which later checkpoints may
+     * @param restoredSharedFiles the shared files of that checkpoint, which later checkpoints may
      *     refer to; empty if none
      * @param uploadAhead the uploads of SST files started as RocksDB wrote them, which checkpoints
      *     take over; null if files are uploaded only by checkpoints
@@ -134,7 +134,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             String localCopyName,
             IncrementalRocksDBMetrics metrics,
             long restoredCheckpointId,
-            Map<String, StateFile> restoredSstFiles,
+            Map<String, StateFile> restoredSharedFiles,
             @Nullable SstUploadAhead uploadAhead) {
         this.db = Preconditions.checkNotNull(db);
         this.dbResourceGuard = Preconditions.checkNotNull(dbResourceGuard);
@@ -147,7 +147,8 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         this.localSnapshotDirectories = localSnapshotDirectories;
         this.localCopyName = Preconditions.checkNotNull(localCopyName);
         this.metrics = Preconditions.checkNotNull(metrics);
-        this.reusableSstFiles = new ReusableSstFiles(restoredCheckpointId, restoredSstFiles);
+        this.reusableSharedFiles =
+                new ReusableSharedFiles(restoredCheckpointId, restoredSharedFiles);
         this.uploadAhead = uploadAhead;
     }
 
@@ -254,7 +255,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                 }
             }
             referred =
-                    reusableSstFiles.checkpointTaken(
+                    reusableSharedFiles.checkpointTaken(
                             checkpointId,
                             type == CheckpointType.FULL,
                             sstSizes,
@@ -359,7 +360,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             return uploadFiles(resources, checkpointId, streamFactory, registry, savepoint);
         } catch (Throwable t) {
             if (!savepoint) {
-                reusableSstFiles.checkpointFailed(checkpointId);
+                reusableSharedFiles.checkpointFailed(checkpointId);
             }
             throw t;
         }
@@ -409,7 +410,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
 
         StreamStateHandle metaStateHandle = null;
         try {
-            final Map<String, StateFile> sstFiles = new HashMap<>();
+            final Map<String, StateFile> sharedFiles = new HashMap<>();
             final List<StateFile> uploadedSstFiles = new ArrayList<>();
             final List<HandleAndLocalPath> sharedState = new ArrayList<>();
             final List<HandleAndLocalPath> privateState = new ArrayList<>();
@@ -419,7 +420,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                 uploadedBytes += file.getSize();
                 entries.add(entryOf(file));
                 if (SharedDbFiles.isShareable(file.getName()) && !savepoint) {
-                    sstFiles.put(file.getName(), file);
+                    sharedFiles.put(file.getName(), file);
                     uploadedSstFiles.add(file);
                     sharedState.add(HandleAndLocalPath.of(file.getHandle(), file.getName()));
                 } else {
@@ -430,7 +431,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             for (StateFile file : reused) {
                 reusedBytes += file.getSize();
                 StreamStateHandle physical = file.getHandle();
-                sstFiles.put(file.getName(), file);
+                sharedFiles.put(file.getName(), file);
                 entries.add(entryOf(file));
                 sharedState.add(
                         HandleAndLocalPath.of(
@@ -464,10 +465,10 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             final KeyedStateHandle localHandle =
                     resources.localCopy == null
                             ? null
-                            : completeLocalCopy(resources, checkpointId, metaData, sstFiles);
+                            : completeLocalCopy(resources, checkpointId, metaData, sharedFiles);
             if (!savepoint) {
                 // a savepoint's files belong to the savepoint alone: never reused
-                reusableSstFiles.checkpointUploaded(checkpointId, uploadedSstFiles);
+                reusableSharedFiles.checkpointUploaded(checkpointId, uploadedSstFiles);
                 metrics.reportCheckpoint(
                         checkpointId,
                         uploaded.size() + 1,
@@ -527,15 +528,15 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             IncrementalSnapshotResources resources,
             long checkpointId,
             byte[] metaData,
-            Map<String, StateFile> sstFiles) {
+            Map<String, StateFile> sharedFiles) {
         final File localCopy = resources.localCopy;
         final Path metaDataFile = new File(localCopy, LOCAL_METADATA_FILE).toPath();
         try {
             Files.write(metaDataFile, metaData, StandardOpenOption.CREATE_NEW);
             final long directorySize =
                     FileUtils.getDirectoryFilesSize(resources.checkpointDirectory.toPath());
-            final List<HandleAndLocalPath> sharedState = new ArrayList<>(sstFiles.size());
-            for (StateFile file : sstFiles.values()) {
+            final List<HandleAndLocalPath> sharedState = new ArrayList<>(sharedFiles.size());
+            for (StateFile file : sharedFiles.values()) {
                 sharedState.add(HandleAndLocalPath.of(file.getHandle(), file.getName()));
             }
             return new IncrementalLocalKeyedStateHandle(
@@ -571,20 +572,20 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
     // ------------------------------------------------------------------------
 
     public void notifyCheckpointComplete(long checkpointId) {
-        reusableSstFiles.complete(checkpointId);
+        reusableSharedFiles.complete(checkpointId);
     }
 
     public void notifyCheckpointAborted(long checkpointId) {
-        reusableSstFiles.aborted(checkpointId);
+        reusableSharedFiles.aborted(checkpointId);
     }
 
     public void notifyCheckpointSubsumed(long checkpointId) {
-        reusableSstFiles.subsumed(checkpointId);
+        reusableSharedFiles.subsumed(checkpointId);
     }
 
     /** The SST files a checkpoint taken now would refer to, by name, for tests. */
-    public Map<String, StateFile> getReusableSstFiles() {
-        return reusableSstFiles.reusable();
+    public Map<String, StateFile> getReusableSharedFiles() {
+        return reusableSharedFiles.reusable();
     }
 
     /**
@@ -593,7 +594,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
      * confirmed one.
      */
     public List<Long> getCandidateCheckpointIds() {
-        return reusableSstFiles.candidateIds();
+        return reusableSharedFiles.candidateIds();
     }
 
     // ------------------------------------------------------------------------

@@ -90,7 +90,7 @@ class CheckpointNotificationTest {
         backend.notifyCheckpointComplete(3);
         backend.notifyCheckpointComplete(2);
         assertThat(operation.getCandidateCheckpointIds()).containsExactly(3L);
-        assertThat(physicalIds(operation.getReusableSstFiles()))
+        assertThat(physicalIds(operation.getReusableSharedFiles()))
                 .isEqualTo(physicalIds(sstHandles(third)));
 
         // the next checkpoint refers to what checkpoint 3 uploaded, never to checkpoint 2's files
@@ -127,7 +127,7 @@ class CheckpointNotificationTest {
             harness.register(handle);
             checkpoints.add(handle);
         }
-        assertThat(backend.getIncrementalSnapshotOperation().getReusableSstFiles()).isEmpty();
+        assertThat(backend.getIncrementalSnapshotOperation().getReusableSharedFiles()).isEmpty();
 
         for (int i = 1; i <= 5; i++) {
             IncrementalRocksDBKeyedStateBackend<Integer> restored = restore(checkpoints.get(i - 1));
@@ -148,7 +148,7 @@ class CheckpointNotificationTest {
         writeAndFlush(backend, 10_000, 1000, "base");
         harness.checkpoint(backend, 1, factory);
         backend.notifyCheckpointComplete(1);
-        int max = ReusableSstFiles.MAX_CANDIDATES;
+        int max = ReusableSharedFiles.MAX_CANDIDATES;
         Map<Long, IncrementalRemoteKeyedStateHandle> handles = new HashMap<>();
         for (long id = 2; id <= max + 6; id++) {
             put(backend, (int) id, "v" + id);
@@ -169,7 +169,7 @@ class CheckpointNotificationTest {
         // confirming the newest makes its uploads reusable
         backend.notifyCheckpointComplete(100);
         assertThat(operation.getCandidateCheckpointIds()).containsExactly(100L);
-        assertThat(physicalIds(operation.getReusableSstFiles()))
+        assertThat(physicalIds(operation.getReusableSharedFiles()))
                 .isEqualTo(physicalIds(sstHandles(next)));
     }
 
@@ -200,7 +200,7 @@ class CheckpointNotificationTest {
         assertThat(localCheckpointDirectories(backend)).isEmpty();
 
         // the newer checkpoint is the confirmed one, whichever finished and was confirmed first
-        assertThat(physicalIds(backend.getIncrementalSnapshotOperation().getReusableSstFiles()))
+        assertThat(physicalIds(backend.getIncrementalSnapshotOperation().getReusableSharedFiles()))
                 .isEqualTo(physicalIds(sstHandles(second)));
 
         IncrementalRocksDBKeyedStateBackend<Integer> fromFirst = restore(first);
@@ -227,7 +227,7 @@ class CheckpointNotificationTest {
         IncrementalRemoteKeyedStateHandle confirmed = harness.checkpoint(backend, 1, factory);
         harness.register(confirmed);
         backend.notifyCheckpointComplete(1);
-        Map<String, StateFile> confirmedBefore = operation.getReusableSstFiles();
+        Map<String, StateFile> confirmedBefore = operation.getReusableSharedFiles();
 
         writeAndFlush(backend, 1000, 1000, "b");
         writeAndFlush(backend, 2000, 1000, "c");
@@ -261,7 +261,7 @@ class CheckpointNotificationTest {
         assertThat(TestStreamFactories.filesBelow(cancelledStorage)).isEmpty();
         assertThat(operation.getCandidateCheckpointIds()).containsExactly(1L);
         backend.notifyCheckpointComplete(2);
-        assertThat(operation.getReusableSstFiles()).isEqualTo(confirmedBefore);
+        assertThat(operation.getReusableSharedFiles()).isEqualTo(confirmedBefore);
         assertThat(localCheckpointDirectories(backend)).isEmpty();
 
         // the next checkpoint refers to checkpoint 1 and restores

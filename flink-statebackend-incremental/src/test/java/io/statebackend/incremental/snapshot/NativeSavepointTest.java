@@ -328,7 +328,7 @@ class NativeSavepointTest {
             IncrementalRocksDBKeyedStateBackend<Integer> backend) {
         Map<String, StreamStateHandle> handles = new HashMap<>();
         backend.getIncrementalSnapshotOperation()
-                .getReusableSstFiles()
+                .getReusableSharedFiles()
                 .forEach((name, file) -> handles.put(name, file.getHandle()));
         return handles;
     }

@@ -189,7 +189,7 @@ class RocksDBIncrementalSnapshotOperationTest {
         backend.notifyCheckpointComplete(2);
         assertThat(operation.getCandidateCheckpointIds()).containsExactly(2L, 3L);
         // 3 was taken before 2 was confirmed and may have subsumed it: 2's uploads are not offered
-        assertThat(operation.getReusableSstFiles().keySet())
+        assertThat(operation.getReusableSharedFiles().keySet())
                 .doesNotContainAnyElementsOf(sstHandles(second).keySet());
         // an out-of-order confirmation of an older checkpoint changes nothing
         backend.notifyCheckpointComplete(1);
@@ -197,7 +197,8 @@ class RocksDBIncrementalSnapshotOperationTest {
 
         backend.notifyCheckpointSubsumed(2);
         assertThat(operation.getCandidateCheckpointIds()).containsExactly(3L);
-        assertThat(operation.getReusableSstFiles().keySet()).isEqualTo(sstHandles(third).keySet());
+        assertThat(operation.getReusableSharedFiles().keySet())
+                .isEqualTo(sstHandles(third).keySet());
     }
 
     @Test
@@ -246,7 +247,8 @@ class RocksDBIncrementalSnapshotOperationTest {
             assertThat(TestStreamFactories.filesBelow(failingStorage)).isEmpty();
             assertThat(backend.getIncrementalSnapshotOperation().getCandidateCheckpointIds())
                     .doesNotContain(checkpointId);
-            assertThat(backend.getIncrementalSnapshotOperation().getReusableSstFiles()).isEmpty();
+            assertThat(backend.getIncrementalSnapshotOperation().getReusableSharedFiles())
+                    .isEmpty();
             assertThat(localCheckpointDirectories(backend)).isEmpty();
         }
 

@@ -23,9 +23,9 @@ import java.util.TreeMap;
 import java.util.function.Predicate;
 
 /**
- * Decides which uploaded SST files a checkpoint may refer to by placeholder, and owns everything
- * that decision depends on: the restored starting point and the complete, abort and subsume
- * notifications.
+ * Decides which uploaded shared files (SST and blob files) a checkpoint may refer to by
+ * placeholder, and owns everything that decision depends on: the restored starting point and the
+ * complete, abort and subsume notifications.
  *
  * <p>A placeholder is only safe if the JobManager still holds the file when the checkpoint is
  * registered. The JobManager keeps every file that its latest completed checkpoint refers to, and a
@@ -61,9 +61,9 @@ import java.util.function.Predicate;
  * folded into one that stands for both ids and refers to the files both refer to.
  */
 @ThreadSafe
-final class ReusableSstFiles {
+final class ReusableSharedFiles {
 
-    private static final Logger LOG = LoggerFactory.getLogger(ReusableSstFiles.class);
+    private static final Logger LOG = LoggerFactory.getLogger(ReusableSharedFiles.class);
 
     /** Candidates kept before the oldest are folded, so lost notifications cost bounded memory. */
     static final int MAX_CANDIDATES = 9;
@@ -76,33 +76,33 @@ final class ReusableSstFiles {
 
     /**
      * @param startCheckpointId the checkpoint this backend was restored from, or a negative id
-     * @param startFiles the shared SST files of that checkpoint that it proves uploaded, by name;
-     *     empty for a new backend, a rescaled one or one restored from a savepoint
+     * @param startFiles the shared files of that checkpoint that it proves uploaded, by name; empty
+     *     for a new backend, a rescaled one or one restored from a savepoint
      */
-    ReusableSstFiles(long startCheckpointId, Map<String, StateFile> startFiles) {
+    ReusableSharedFiles(long startCheckpointId, Map<String, StateFile> startFiles) {
         Candidate start = new Candidate(startCheckpointId, new HashMap<>(startFiles));
         start.confirmed = true;
         candidates.put(startCheckpointId, start);
     }
 
     /**
-     * Registers a checkpoint whose synchronous part just ran and returns the SST files it refers to
-     * instead of uploading them. The result is fixed: the checkpoint must refer to exactly these,
-     * so that what later checkpoints are offered stays true.
+     * Registers a checkpoint whose synchronous part just ran and returns the shared files it refers
+     * to instead of uploading them. The result is fixed: the checkpoint must refer to exactly
+     * these, so that what later checkpoints are offered stays true.
      *
-     * @param localSstSizes the SST files of the checkpoint's local directory, name to size
+     * @param localFileSizes the shared files of the checkpoint's local directory, name to size
      * @param couldReuse whether checkpoint storage accepts a handle for reuse
      */
     Map<String, StateFile> checkpointTaken(
             long checkpointId,
             boolean full,
-            Map<String, Long> localSstSizes,
+            Map<String, Long> localFileSizes,
             Predicate<StreamStateHandle> couldReuse) {
         synchronized (lock) {
             final Map<String, StateFile> referred = new HashMap<>();
             if (!full) {
                 for (StateFile file : reusableLocked().values()) {
-                    Long localSize = localSstSizes.get(file.getName());
+                    Long localSize = localFileSizes.get(file.getName());
                     if (localSize != null
                             && localSize == file.getSize()
                             && couldReuse.test(file.getHandle())) {
@@ -285,7 +285,7 @@ final class ReusableSstFiles {
         final long oldestId;
         final long newestId;
 
-        /** The SST files it refers to, by name, with their physical handles. */
+        /** The shared files it refers to, by name, with their physical handles. */
         final Map<String, StateFile> files;
 
         /** The JobManager said it completed. */

@@ -15,8 +15,8 @@ import java.util.function.Predicate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The rules of {@link ReusableSstFiles}, one by one, on files that exist only as handles. */
-class ReusableSstFilesTest {
+/** The rules of {@link ReusableSharedFiles}, one by one, on files that exist only as handles. */
+class ReusableSharedFilesTest {
 
     private static final Predicate<StreamStateHandle> ANY = handle -> true;
 
@@ -24,7 +24,7 @@ class ReusableSstFilesTest {
 
     @Test
     void restoredFilesAreOfferedWhileStillOnDisk() {
-        ReusableSstFiles reusable = new ReusableSstFiles(5, restored);
+        ReusableSharedFiles reusable = new ReusableSharedFiles(5, restored);
         Map<String, StateFile> referred =
                 reusable.checkpointTaken(6, false, sizes("1.sst", "3.sst"), ANY);
         assertThat(referred).containsOnlyKeys("1.sst");
@@ -33,7 +33,7 @@ class ReusableSstFilesTest {
 
     @Test
     void newBackendOffersNothingUntilAConfirmation() {
-        ReusableSstFiles reusable = new ReusableSstFiles(-1, new HashMap<>());
+        ReusableSharedFiles reusable = new ReusableSharedFiles(-1, new HashMap<>());
         take(reusable, 1, files("1.sst"));
         assertThat(reusable.reusable()).isEmpty();
         reusable.complete(1);
@@ -42,14 +42,14 @@ class ReusableSstFilesTest {
 
     @Test
     void uploadsOfAnUnconfirmedCheckpointAreNotOffered() {
-        ReusableSstFiles reusable = new ReusableSstFiles(5, restored);
+        ReusableSharedFiles reusable = new ReusableSharedFiles(5, restored);
         take(reusable, 6, files("3.sst"));
         assertThat(reusable.reusable()).containsOnlyKeys("1.sst", "2.sst");
     }
 
     @Test
     void fullCheckpointCutsOffEverythingOlderUntilConfirmed() {
-        ReusableSstFiles reusable = new ReusableSstFiles(5, restored);
+        ReusableSharedFiles reusable = new ReusableSharedFiles(5, restored);
         Map<String, StateFile> referred =
                 reusable.checkpointTaken(6, true, sizes("1.sst", "2.sst"), ANY);
         assertThat(referred).isEmpty();
@@ -70,7 +70,7 @@ class ReusableSstFilesTest {
 
     @Test
     void lateConfirmationOffersOnlyWhatNewerCheckpointsReferTo() {
-        ReusableSstFiles reusable = new ReusableSstFiles(-1, new HashMap<>());
+        ReusableSharedFiles reusable = new ReusableSharedFiles(-1, new HashMap<>());
         take(reusable, 1, files("1.sst"));
         reusable.complete(1);
         Map<String, StateFile> secondUploads = files("2.sst");
@@ -88,7 +88,7 @@ class ReusableSstFilesTest {
 
     @Test
     void subsumedLeavesOnlyNewerCandidates() {
-        ReusableSstFiles reusable = new ReusableSstFiles(-1, new HashMap<>());
+        ReusableSharedFiles reusable = new ReusableSharedFiles(-1, new HashMap<>());
         take(reusable, 1, files("1.sst"));
         take(reusable, 2, files("2.sst"));
         reusable.subsumed(1);
@@ -100,7 +100,7 @@ class ReusableSstFilesTest {
 
     @Test
     void subsumingEverythingKnownOffersNothing() {
-        ReusableSstFiles reusable = new ReusableSstFiles(5, restored);
+        ReusableSharedFiles reusable = new ReusableSharedFiles(5, restored);
         reusable.subsumed(9);
         assertThat(reusable.reusable()).isEmpty();
         take(reusable, 10, files("3.sst"));
@@ -111,7 +111,7 @@ class ReusableSstFilesTest {
 
     @Test
     void abortedAndFailedCheckpointsStopConstraining() {
-        ReusableSstFiles reusable = new ReusableSstFiles(5, restored);
+        ReusableSharedFiles reusable = new ReusableSharedFiles(5, restored);
         take(reusable, 6, files("3.sst"));
         // 7 could not refer to 2.sst, e.g. compacted away
         reusable.checkpointTaken(7, false, sizes("1.sst"), ANY);
@@ -128,7 +128,7 @@ class ReusableSstFilesTest {
 
     @Test
     void notificationsForUnknownIdsChangeNothing() {
-        ReusableSstFiles reusable = new ReusableSstFiles(5, restored);
+        ReusableSharedFiles reusable = new ReusableSharedFiles(5, restored);
         take(reusable, 7, files("3.sst"));
         List<Long> before = reusable.candidateIds();
         // 6 was a savepoint
@@ -139,7 +139,7 @@ class ReusableSstFilesTest {
 
     @Test
     void fileOfAnotherSizeOrRefusedByStorageIsNotReferred() {
-        ReusableSstFiles reusable = new ReusableSstFiles(5, restored);
+        ReusableSharedFiles reusable = new ReusableSharedFiles(5, restored);
         Map<String, Long> local = sizes("1.sst", "2.sst");
         local.put("2.sst", 99L);
         StreamStateHandle refused = restored.get("1.sst").getHandle();
@@ -148,18 +148,18 @@ class ReusableSstFilesTest {
 
     @Test
     void candidatesAreFoldedKeepingCommonFiles() {
-        ReusableSstFiles reusable = new ReusableSstFiles(0, files("0.sst"));
-        for (long id = 1; id <= 3 * ReusableSstFiles.MAX_CANDIDATES; id++) {
+        ReusableSharedFiles reusable = new ReusableSharedFiles(0, files("0.sst"));
+        for (long id = 1; id <= 3 * ReusableSharedFiles.MAX_CANDIDATES; id++) {
             take(reusable, id, files(id + ".sst"));
             assertThat(reusable.candidateIds())
-                    .hasSizeLessThanOrEqualTo(ReusableSstFiles.MAX_CANDIDATES);
+                    .hasSizeLessThanOrEqualTo(ReusableSharedFiles.MAX_CANDIDATES);
             // every checkpoint referred to 0.sst: it stays offered
             assertThat(reusable.reusable()).containsOnlyKeys("0.sst");
         }
         // a confirmation of an id inside a folded range keeps the folded candidate
         reusable.complete(2);
         assertThat(reusable.reusable()).containsOnlyKeys("0.sst");
-        long newest = 3L * ReusableSstFiles.MAX_CANDIDATES;
+        long newest = 3L * ReusableSharedFiles.MAX_CANDIDATES;
         reusable.complete(newest);
         assertThat(reusable.candidateIds()).containsExactly(newest);
         assertThat(reusable.reusable()).containsOnlyKeys("0.sst", newest + ".sst");
@@ -167,7 +167,7 @@ class ReusableSstFilesTest {
 
     @Test
     void sameIdTakenTwiceOffersOnlyWhatBothAttemptsReferTo() {
-        ReusableSstFiles reusable = new ReusableSstFiles(5, restored);
+        ReusableSharedFiles reusable = new ReusableSharedFiles(5, restored);
         reusable.checkpointTaken(6, false, sizes("1.sst", "2.sst"), ANY);
         reusable.checkpointTaken(6, false, sizes("1.sst"), ANY);
         reusable.checkpointUploaded(6, files("3.sst").values());
@@ -178,7 +178,8 @@ class ReusableSstFilesTest {
     // ------------------------------------------------------------------------
 
     /** Takes a checkpoint that refers to what is offered and uploads {@code uploads}. */
-    private static void take(ReusableSstFiles reusable, long id, Map<String, StateFile> uploads) {
+    private static void take(
+            ReusableSharedFiles reusable, long id, Map<String, StateFile> uploads) {
         Map<String, Long> local = new HashMap<>();
         for (StateFile file : reusable.reusable().values()) {
             local.put(file.getName(), file.getSize());
