@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the project and runs the checkpoint cost driver for several rounds: in every round once
-# on this backend's class path (upstream RocksDB) and once on Flink's (FRocksDB; the two share the
-# package org.rocksdb, so each gets its own JVM), taking turns which goes first. Then prints one
+# per setup, each in a JVM of its own, on this backend's class path (upstream RocksDB) or on
+# Flink's (FRocksDB; the two share the package org.rocksdb), the round deciding which setup goes
+# first. Then prints one
 # Markdown report: per setup, checkpoint duration p50/p99, mean and largest bytes uploaded, bytes
 # changed, write amplification, largest checkpoint against the state, and state access throughput.
 #

@@ -3,8 +3,8 @@
 # key, updates random keys at a fixed rate with a checkpoint every second, is cancelled and started
 # again from its last checkpoint; with this backend and Flink's EmbeddedRocksDBStateBackend, each
 # alone and wrapped in Flink's changelog backend (file system changelog storage). In every round one
-# JVM per class path (FRocksDB and upstream RocksDB share the package org.rocksdb), taking turns
-# which goes first. Prints a Markdown table: checkpoint and materialization bytes against the
+# JVM per setup (FRocksDB and upstream RocksDB share the package org.rocksdb, and setups in one
+# JVM would share its machine), the round deciding which goes first. Prints a Markdown table: checkpoint and materialization bytes against the
 # changed bytes, and the restore time of the slowest keyed subtask.
 #
 #   bash tools/bench/restore-time-bench.sh [--rounds=3] [--keys=200000] [--value-bytes=100]

@@ -6,9 +6,11 @@
 #
 # which reads --rounds=N (default 3), --setup=... (this backend's class path) and
 # --flink-setup=... (Flink's) and passes every other argument to the driver; builds the class
-# paths (classpaths.sh); runs the driver in every round once per class path, taking turns which
-# goes first, each JVM appending its results to incremental.tsv or flink.tsv; and then prints the
-# driver's --report over both. RESULTS_DIR keeps those files: each round's results are appended as
+# paths (classpaths.sh); runs the driver in every round once per setup, each in a JVM of its own
+# (setups in one JVM would share the machine with each other's background compactions and
+# uploads, which weighs on the throughput and durations of whichever setup runs beside the
+# heaviest), the round deciding which setup goes first, each JVM appending its results to
+# incremental.tsv or flink.tsv; and then prints the driver's --report over both. RESULTS_DIR keeps those files: each round's results are appended as
 # the round ends, so an interrupted run keeps the rounds it finished (report them with the
 # driver's --report=incremental.tsv,flink.tsv). The caller has changed into the project's root.
 
@@ -51,16 +53,29 @@ run_rounds() {
             "${@:4}" --round="$2" --out="${results_dir}/$3.tsv"
     }
 
+    # every setup with the class path it runs on, in the order of the arguments
+    local runs=()
+    local setup
+    for setup in "${setups[@]}"; do
+        runs+=("incremental ${setup}")
+    done
+    for setup in "${flink_setups[@]}"; do
+        runs+=("flink ${setup}")
+    done
+
     echo "Load: $(uptime)" >&2
-    local round
+    local round i run kind classpath
     for round in $(seq 1 "${rounds}"); do
-        if [ $((round % 2)) -eq 1 ]; then
-            run_on "${incremental_classpath}" "${round}" incremental "${setups[@]}"
-            run_on "${flink_classpath}" "${round}" flink "${flink_setups[@]}"
-        else
-            run_on "${flink_classpath}" "${round}" flink "${flink_setups[@]}"
-            run_on "${incremental_classpath}" "${round}" incremental "${setups[@]}"
-        fi
+        for i in $(seq 0 $((${#runs[@]} - 1))); do
+            run="${runs[$(((i + round - 1) % ${#runs[@]}))]}"
+            kind="${run%% *}"
+            if [ "${kind}" = incremental ]; then
+                classpath="${incremental_classpath}"
+            else
+                classpath="${flink_classpath}"
+            fi
+            run_on "${classpath}" "${round}" "${kind}" "${run#* }"
+        done
         echo "Load after round ${round}: $(uptime)" >&2
     done
 
