@@ -181,7 +181,8 @@ public final class IncrementalRocksDBConfigurableOptions {
                                     + " options nor an options factory set it and managed or fixed"
                                     + " memory is in use, the backend sizes the memtables from the"
                                     + " write buffer budget and the number of column families"
-                                    + " sharing the slot's memory (a power of two between 64kb and"
+                                    + " sharing the slot's memory (a power of two or one and a half"
+                                    + " times one, between 64kb and"
                                     + " 64mb), so that all memtables stay within the budget."
                                     + " Larger than 0.");
 

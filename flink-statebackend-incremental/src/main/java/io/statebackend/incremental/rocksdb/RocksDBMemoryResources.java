@@ -121,16 +121,25 @@ public final class RocksDBMemoryResources implements AutoCloseable {
 
     /**
      * The write buffer size of each of {@code columnFamilies} column families that share {@code
-     * budget} bytes of memtables, rounded down to a power of two: every change costs RocksDB an
-     * options file per column family of the slot, so it changes only when the number of column
-     * families has grown or shrunk by about half.
+     * budget} bytes of memtables, rounded down to a power of two or one and a half times one. Every
+     * change costs RocksDB an options file per column family of the slot, so the size changes only
+     * when the number of column families has grown or shrunk by a third or more; rounding to powers
+     * of two alone would leave up to half of the budget unused, and with it write throughput when
+     * few states share little memory.
      */
     static long writeBufferSizeFor(long budget, int columnFamilies) {
         final long exact =
                 (long) (budget / (WRITE_BUFFERS_PER_COLUMN_FAMILY * Math.max(1, columnFamilies)));
         return Math.max(
                 MIN_WRITE_BUFFER_SIZE,
-                Math.min(MAX_WRITE_BUFFER_SIZE, Long.highestOneBit(Math.max(1L, exact))));
+                Math.min(MAX_WRITE_BUFFER_SIZE, roundDownToHalfPowerOfTwo(Math.max(1L, exact))));
+    }
+
+    /** The largest 2^k or 3 * 2^(k-1) that is at most {@code value}, which must be positive. */
+    static long roundDownToHalfPowerOfTwo(long value) {
+        final long power = Long.highestOneBit(value);
+        final long oneAndAHalf = power + (power >> 1);
+        return value >= oneAndAHalf ? oneAndAHalf : power;
     }
 
     /** Creates resources outside Flink's memory accounting, for tests and tools. */
