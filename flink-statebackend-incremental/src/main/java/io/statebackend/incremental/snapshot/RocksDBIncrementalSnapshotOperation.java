@@ -248,17 +248,17 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
             // a savepoint owns all its files and is never referred to
             referred = Collections.emptyMap();
         } else {
-            final Map<String, Long> sstSizes = new HashMap<>();
+            final Map<String, Long> sharedFileSizes = new HashMap<>();
             for (File file : files) {
                 if (SharedDbFiles.isShareable(file.getName())) {
-                    sstSizes.put(file.getName(), file.length());
+                    sharedFileSizes.put(file.getName(), file.length());
                 }
             }
             referred =
                     reusableSharedFiles.checkpointTaken(
                             checkpointId,
                             type == CheckpointType.FULL,
-                            sstSizes,
+                            sharedFileSizes,
                             streamFactory::couldReuseStateHandle);
         }
         return new IncrementalSnapshotResources(
@@ -411,7 +411,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
         StreamStateHandle metaStateHandle = null;
         try {
             final Map<String, StateFile> sharedFiles = new HashMap<>();
-            final List<StateFile> uploadedSstFiles = new ArrayList<>();
+            final List<StateFile> uploadedSharedFiles = new ArrayList<>();
             final List<HandleAndLocalPath> sharedState = new ArrayList<>();
             final List<HandleAndLocalPath> privateState = new ArrayList<>();
             final List<IncrementalSnapshotMetaData.FileEntry> entries = new ArrayList<>();
@@ -421,7 +421,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                 entries.add(entryOf(file));
                 if (SharedDbFiles.isShareable(file.getName()) && !savepoint) {
                     sharedFiles.put(file.getName(), file);
-                    uploadedSstFiles.add(file);
+                    uploadedSharedFiles.add(file);
                     sharedState.add(HandleAndLocalPath.of(file.getHandle(), file.getName()));
                 } else {
                     privateState.add(HandleAndLocalPath.of(file.getHandle(), file.getName()));
@@ -468,7 +468,7 @@ public final class RocksDBIncrementalSnapshotOperation<K> {
                             : completeLocalCopy(resources, checkpointId, metaData, sharedFiles);
             if (!savepoint) {
                 // a savepoint's files belong to the savepoint alone: never reused
-                reusableSharedFiles.checkpointUploaded(checkpointId, uploadedSstFiles);
+                reusableSharedFiles.checkpointUploaded(checkpointId, uploadedSharedFiles);
                 metrics.reportCheckpoint(
                         checkpointId,
                         uploaded.size() + 1,

@@ -18,6 +18,7 @@ import org.apache.flink.util.Preconditions;
 import org.apache.flink.util.concurrent.ExecutorThreadFactory;
 
 import org.rocksdb.AbstractEventListener;
+import org.rocksdb.AbstractEventListener.EnabledEventCallback;
 import org.rocksdb.CompactionJobInfo;
 import org.rocksdb.FlushJobInfo;
 import org.rocksdb.RocksDB;
@@ -434,22 +435,26 @@ public final class SstUploadAhead implements AutoCloseable {
         }
     }
 
+    /**
+     * The table file events, and with blob files the ends of flushes and compactions, after which
+     * the directory is looked into: the listener does not report blob files.
+     */
+    private static EnabledEventCallback[] callbacks(boolean blobFiles) {
+        final List<EnabledEventCallback> callbacks = new ArrayList<>();
+        callbacks.add(EnabledEventCallback.ON_TABLE_FILE_CREATED);
+        callbacks.add(EnabledEventCallback.ON_TABLE_FILE_DELETED);
+        if (blobFiles) {
+            callbacks.add(EnabledEventCallback.ON_FLUSH_COMPLETED);
+            callbacks.add(EnabledEventCallback.ON_COMPACTION_COMPLETED);
+        }
+        return callbacks.toArray(new EnabledEventCallback[0]);
+    }
+
     /** RocksDB's callbacks, on its background threads; they never throw into RocksDB. */
     private final class Events extends AbstractEventListener {
 
         Events(boolean blobFiles) {
-            super(
-                    blobFiles
-                            ? new EnabledEventCallback[] {
-                                EnabledEventCallback.ON_TABLE_FILE_CREATED,
-                                EnabledEventCallback.ON_TABLE_FILE_DELETED,
-                                EnabledEventCallback.ON_FLUSH_COMPLETED,
-                                EnabledEventCallback.ON_COMPACTION_COMPLETED
-                            }
-                            : new EnabledEventCallback[] {
-                                EnabledEventCallback.ON_TABLE_FILE_CREATED,
-                                EnabledEventCallback.ON_TABLE_FILE_DELETED
-                            });
+            super(callbacks(blobFiles));
         }
 
         @Override
